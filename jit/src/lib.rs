@@ -1,0 +1,1 @@
+//! Placeholder crate for the Cranelift translator (issue 6); nothing is compiled yet.

@@ -1,0 +1,11 @@
+//! The guest's physical address space: RAM as one host mapping, the BIOS ROM
+//! (mapped below 4 GiB and aliased below 1 MiB as on a PC), MMIO regions
+//! dispatched to devices, the A20 gate, and tracking of the guest pages that
+//! hold translated code (so writes to them can invalidate decoded blocks).
+//!
+//! Paging (the linear → physical walk) lives in [`page_walk`].
+
+pub mod page_walk;
+mod phys;
+
+pub use phys::{MemError, MmioHandler, PhysMem};

@@ -54,7 +54,13 @@ const PTE_G: u32 = 0x100;
 /// Walks the page tables for `lin`. `user` is true for a CPL 3 access (or an
 /// implicit supervisor access must pass `false`). On failure returns the #PF
 /// error code; CR2 is the caller's business.
-pub fn page_walk(mem: &mut PhysMem, mode: PagingMode, lin: u32, access: Access, user: bool) -> Result<Translation, u32> {
+pub fn page_walk(
+    mem: &mut PhysMem,
+    mode: PagingMode,
+    lin: u32,
+    access: Access,
+    user: bool,
+) -> Result<Translation, u32> {
     let write = access == Access::Write;
     let mut err = if write { pf::W } else { 0 } | if user { pf::U } else { 0 };
     if access == Access::Fetch {
@@ -133,7 +139,11 @@ mod tests {
     fn mem() -> PhysMem {
         PhysMem::new(8 << 20, &vec![0u8; 0x10000]).unwrap()
     }
-    const MODE: PagingMode = PagingMode { cr3: 0x1000, wp: false, pse: true };
+    const MODE: PagingMode = PagingMode {
+        cr3: 0x1000,
+        wp: false,
+        pse: true,
+    };
 
     #[test]
     fn four_k_page_sets_accessed_and_dirty() {
@@ -144,20 +154,35 @@ mod tests {
         assert_eq!(t.phys, 0x5_0123);
         assert_eq!(m.read(0x2000 + 12, 4) as u32 & (PTE_A | PTE_D), PTE_A);
         page_walk(&mut m, MODE, 0x0040_3123, Access::Write, true).unwrap();
-        assert_eq!(m.read(0x2000 + 12, 4) as u32 & (PTE_A | PTE_D), PTE_A | PTE_D);
+        assert_eq!(
+            m.read(0x2000 + 12, 4) as u32 & (PTE_A | PTE_D),
+            PTE_A | PTE_D
+        );
         assert_eq!(m.read(0x1004, 4) as u32 & PTE_A, PTE_A);
     }
 
     #[test]
     fn not_present_and_protection_error_codes() {
         let mut m = mem();
-        assert_eq!(page_walk(&mut m, MODE, 0x1234, Access::Write, true), Err(pf::W | pf::U));
+        assert_eq!(
+            page_walk(&mut m, MODE, 0x1234, Access::Write, true),
+            Err(pf::W | pf::U)
+        );
         m.write(0x1000, 4, 0x2000 | 7);
         m.write(0x2000, 4, 0x3000 | 1); // present, read-only, supervisor
-        assert_eq!(page_walk(&mut m, MODE, 0x10, Access::Read, true), Err(pf::P | pf::U));
-        assert!(page_walk(&mut m, MODE, 0x10, Access::Write, false).is_ok(), "WP=0 lets ring 0 write");
+        assert_eq!(
+            page_walk(&mut m, MODE, 0x10, Access::Read, true),
+            Err(pf::P | pf::U)
+        );
+        assert!(
+            page_walk(&mut m, MODE, 0x10, Access::Write, false).is_ok(),
+            "WP=0 lets ring 0 write"
+        );
         let wp = PagingMode { wp: true, ..MODE };
-        assert_eq!(page_walk(&mut m, wp, 0x10, Access::Write, false), Err(pf::P | pf::W));
+        assert_eq!(
+            page_walk(&mut m, wp, 0x10, Access::Write, false),
+            Err(pf::P | pf::W)
+        );
     }
 
     #[test]
@@ -168,7 +193,10 @@ mod tests {
         assert_eq!(t.phys, 0x0049_ABCD);
         assert_eq!(t.page_size, 4 << 20);
         m.write(0x1000 + 8, 4, 0x0040_2000 | PTE_PS as u64 | 3);
-        assert_eq!(page_walk(&mut m, MODE, 0x0080_0000, Access::Read, false), Err(pf::P | pf::RSVD));
+        assert_eq!(
+            page_walk(&mut m, MODE, 0x0080_0000, Access::Read, false),
+            Err(pf::P | pf::RSVD)
+        );
         // Without CR4.PSE the PS bit is ignored and the entry points to a table.
         let nopse = PagingMode { pse: false, ..MODE };
         assert!(page_walk(&mut m, nopse, 0x0080_0000, Access::Read, false).is_err());

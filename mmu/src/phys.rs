@@ -107,7 +107,11 @@ impl PhysMem {
     }
 
     pub fn add_mmio(&mut self, start: u64, len: u64, handler: Box<dyn MmioHandler>) {
-        self.mmio.push(MmioRegion { start, len, handler });
+        self.mmio.push(MmioRegion {
+            start,
+            len,
+            handler,
+        });
     }
 
     /// Host slice of guest RAM, for loaders and DMA-like device access.
@@ -184,7 +188,11 @@ impl PhysMem {
             v[..size as usize].copy_from_slice(b);
             return u64::from_le_bytes(v);
         }
-        if let Some(r) = self.mmio.iter_mut().find(|r| addr >= r.start && end < r.start + r.len) {
+        if let Some(r) = self
+            .mmio
+            .iter_mut()
+            .find(|r| addr >= r.start && end < r.start + r.len)
+        {
             return r.handler.mmio_read(addr - r.start, size);
         }
         let mut v = 0u64;
@@ -203,7 +211,11 @@ impl PhysMem {
             self.note_write(addr);
             return;
         }
-        if let Some(r) = self.mmio.iter_mut().find(|r| addr >= r.start && end < r.start + r.len) {
+        if let Some(r) = self
+            .mmio
+            .iter_mut()
+            .find(|r| addr >= r.start && end < r.start + r.len)
+        {
             r.handler.mmio_write(addr - r.start, size, value);
             return;
         }
@@ -222,7 +234,12 @@ impl PhysMem {
             // SAFETY: p is 4-aligned and inside the mapping; AtomicU32 has
             // the same layout as u32.
             let a = unsafe { &*(p as *const std::sync::atomic::AtomicU32) };
-            let found = match a.compare_exchange(expected.to_le(), new.to_le(), Ordering::SeqCst, Ordering::SeqCst) {
+            let found = match a.compare_exchange(
+                expected.to_le(),
+                new.to_le(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
                 Ok(v) | Err(v) => u32::from_le(v),
             };
             if found == expected {
@@ -238,7 +255,11 @@ impl PhysMem {
     }
 
     fn mmio_read(&mut self, addr: u64, size: u8) -> u64 {
-        match self.mmio.iter_mut().find(|r| addr >= r.start && addr < r.start + r.len) {
+        match self
+            .mmio
+            .iter_mut()
+            .find(|r| addr >= r.start && addr < r.start + r.len)
+        {
             Some(r) => r.handler.mmio_read(addr - r.start, size),
             // Unmapped space floats high.
             None => u64::MAX >> (64 - 8 * size as u32),
@@ -246,7 +267,11 @@ impl PhysMem {
     }
 
     fn mmio_write(&mut self, addr: u64, size: u8, value: u64) {
-        if let Some(r) = self.mmio.iter_mut().find(|r| addr >= r.start && addr < r.start + r.len) {
+        if let Some(r) = self
+            .mmio
+            .iter_mut()
+            .find(|r| addr >= r.start && addr < r.start + r.len)
+        {
             r.handler.mmio_write(addr - r.start, size, value);
         }
     }
@@ -361,9 +386,18 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_errors() {
-        assert!(matches!(PhysMem::new(1000, &rom64k()), Err(MemError::RamTooSmall(_))));
-        assert!(matches!(PhysMem::new(2 << 20, &[]), Err(MemError::RomEmpty)));
-        assert!(matches!(PhysMem::new(2 << 20, &[0; 100]), Err(MemError::RomSize(100))));
+        assert!(matches!(
+            PhysMem::new(1000, &rom64k()),
+            Err(MemError::RamTooSmall(_))
+        ));
+        assert!(matches!(
+            PhysMem::new(2 << 20, &[]),
+            Err(MemError::RomEmpty)
+        ));
+        assert!(matches!(
+            PhysMem::new(2 << 20, &[0; 100]),
+            Err(MemError::RomSize(100))
+        ));
     }
 
     #[test]

@@ -1,0 +1,149 @@
+//! The PC board: the I/O port map and the wiring of device IRQ lines. It is
+//! the CPU's [`Platform`]: port reads and writes land here and are routed to
+//! the device that decodes them, as the ISA bus does.
+
+use crane86_cpu::Platform;
+use crane86_devices::{
+    DebugCon, IsaDebugExit, Mc146818, PortDevice, PostPort, SystemControlPortA, Uart16550,
+};
+use std::time::Instant;
+
+/// The board's virtual clock (ns): host time by default.
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+/// What the board asks the run loop to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardRequest {
+    /// isa-debug-exit: end the process with this status.
+    Exit(i32),
+    /// A reset through port 0x92 (or later 0xCF9 / the i8042).
+    Reset,
+}
+
+pub struct Board {
+    pub clock: Clock,
+    pub com1: Uart16550,
+    pub debugcon: DebugCon,
+    pub post: PostPort,
+    pub port92: SystemControlPortA,
+    pub cmos: Mc146818,
+    pub debug_exit: Option<IsaDebugExit>,
+    a20_change: Option<bool>,
+    request: Option<BoardRequest>,
+}
+
+impl Board {
+    pub fn new(
+        com1: Uart16550,
+        debugcon: DebugCon,
+        cmos: Mc146818,
+        debug_exit: Option<IsaDebugExit>,
+    ) -> Self {
+        Board {
+            clock: Clock::new(),
+            com1,
+            debugcon,
+            post: PostPort::new(),
+            port92: SystemControlPortA::new(),
+            cmos,
+            debug_exit,
+            a20_change: None,
+            request: None,
+        }
+    }
+
+    pub fn take_request(&mut self) -> Option<BoardRequest> {
+        self.request.take()
+    }
+
+    /// Machine reset: devices back to their power-on state.
+    pub fn reset(&mut self) {
+        self.com1.reset();
+        self.port92.reset();
+        self.a20_change = None;
+    }
+
+    fn debug_exit_hit(&self, port: u16) -> bool {
+        self.debug_exit
+            .as_ref()
+            .is_some_and(|d| port >= d.iobase && (port - d.iobase) < d.iosize)
+    }
+}
+
+impl Platform for Board {
+    fn io_read(&mut self, port: u16, size: u8) -> u32 {
+        let now = self.clock.now_ns();
+        match port {
+            0x3F8..=0x3FF => self.com1.port_read(port, size, now),
+            0x70..=0x71 => self.cmos.port_read(port, size, now),
+            0x80 => self.post.port_read(port, size, now),
+            0x92 => self.port92.port_read(port, size, now),
+            p if p == self.debugcon.port() => self.debugcon.port_read(port, size, now),
+            p if self.debug_exit_hit(p) => self
+                .debug_exit
+                .as_mut()
+                .map_or(0, |d| d.port_read(port, size, now)),
+            // Nothing decodes the port: the data bus floats high.
+            _ => u32::MAX >> (32 - 8 * size as u32),
+        }
+    }
+
+    fn io_write(&mut self, port: u16, size: u8, value: u32) {
+        let now = self.clock.now_ns();
+        match port {
+            0x3F8..=0x3FF => self.com1.port_write(port, size, value, now),
+            0x70..=0x71 => self.cmos.port_write(port, size, value, now),
+            0x80 => self.post.port_write(port, size, value, now),
+            0x92 => {
+                let before = self.port92.a20_enabled();
+                self.port92.port_write(port, size, value, now);
+                if self.port92.a20_enabled() != before {
+                    self.a20_change = Some(self.port92.a20_enabled());
+                }
+                if self.port92.take_reset_request() {
+                    self.request = Some(BoardRequest::Reset);
+                }
+            }
+            p if p == self.debugcon.port() => self.debugcon.port_write(port, size, value, now),
+            p if self.debug_exit_hit(p) => {
+                if let Some(d) = self.debug_exit.as_mut() {
+                    d.port_write(port, size, value, now);
+                    if let Some(code) = d.take_exit_request() {
+                        self.request = Some(BoardRequest::Exit(code));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn interrupt_pending(&mut self) -> bool {
+        false
+    }
+
+    fn acknowledge_interrupt(&mut self) -> u8 {
+        // No interrupt controller asserts INTR yet: a spurious vector.
+        0x0F
+    }
+
+    fn take_a20_change(&mut self) -> Option<bool> {
+        self.a20_change.take()
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.request.is_some()
+    }
+}

@@ -1,0 +1,158 @@
+//! Turns the parsed command line into a checked machine configuration:
+//! every file is read and every value validated here, so bad input ends with
+//! one clear line before the machine starts.
+
+use crate::cli::{parse_memory, Cli};
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SerialTarget {
+    Stdio,
+    File(PathBuf),
+    None,
+}
+
+pub struct Config {
+    pub ram_bytes: u64,
+    pub bios: Vec<u8>,
+    pub serial: SerialTarget,
+    pub debug_exit: Option<(u16, u16)>,
+    pub no_reboot: bool,
+    pub stats: bool,
+    pub debugcon_stderr: bool,
+    /// Raw image of the primary master disk, if any.
+    pub disk: Option<DiskConfig>,
+}
+
+pub struct DiskConfig {
+    pub path: Option<PathBuf>,
+    pub read_only: bool,
+    /// The built-in demo disk (when no boot media was given).
+    pub builtin: Option<&'static [u8]>,
+}
+
+fn parse_int(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn read_file(what: &str, path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{what} {path}: cannot read"))
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Result<Self> {
+        let ram_bytes = parse_memory(&cli.memory).map_err(anyhow::Error::msg)?;
+        let bios = match &cli.bios {
+            Some(p) => read_file("-bios", p)?,
+            None => crane86_firmware::BIOS.to_vec(),
+        };
+        let serial = match cli.serial.as_deref() {
+            None => SerialTarget::Stdio,
+            Some("stdio") | Some("mon:stdio") => SerialTarget::Stdio,
+            Some("none") | Some("null") => SerialTarget::None,
+            Some(s) if s.starts_with("file:") => SerialTarget::File(PathBuf::from(&s[5..])),
+            Some(s) => bail!("-serial {s}: unsupported (use stdio, file:PATH or none)"),
+        };
+        match cli.monitor.as_deref() {
+            None | Some("none") => {}
+            Some(m) => bail!("-monitor {m}: unsupported (only -monitor none)"),
+        }
+        match cli.display.as_deref() {
+            None | Some("none") => {}
+            Some(d) => bail!("-display {d}: unsupported (only -display none for now)"),
+        }
+        match cli.accel.as_str() {
+            "interp" => {}
+            "jit" | "tcg" => {}
+            a => bail!("-accel {a}: unknown accelerator (use interp, jit or tcg)"),
+        }
+        let mut debug_exit = None;
+        for dev in &cli.device {
+            let mut parts = dev.split(',');
+            match parts.next() {
+                Some("isa-debug-exit") => {
+                    let (mut base, mut size) = (0x501u16, 2u16);
+                    for p in parts {
+                        let (k, v) = p
+                            .split_once('=')
+                            .with_context(|| format!("-device {dev}: bad property {p}"))?;
+                        let n = parse_int(v)
+                            .filter(|n| *n <= 0xFFFF)
+                            .with_context(|| format!("-device {dev}: bad value {v}"))?;
+                        match k {
+                            "iobase" => base = n as u16,
+                            "iosize" => size = n as u16,
+                            _ => bail!("-device {dev}: unknown property {k}"),
+                        }
+                    }
+                    debug_exit = Some((base, size));
+                }
+                _ => bail!("-device {dev}: unsupported device (supported: isa-debug-exit)"),
+            }
+        }
+        let mut disk = None;
+        if let Some(h) = &cli.hda {
+            disk = Some(DiskConfig {
+                path: Some(PathBuf::from(h)),
+                read_only: false,
+                builtin: None,
+            });
+        }
+        for spec in &cli.drive {
+            let mut file = None;
+            let mut ro = false;
+            for p in spec.split(',') {
+                let (k, v) = p
+                    .split_once('=')
+                    .with_context(|| format!("-drive {spec}: bad property {p}"))?;
+                match (k, v) {
+                    ("file", f) => file = Some(PathBuf::from(f)),
+                    ("format", "raw") | ("if", "ide") | ("media", "disk") | ("index", "0") => {}
+                    ("readonly", "on" | "true") => ro = true,
+                    ("readonly", "off" | "false") => ro = false,
+                    _ => bail!("-drive {spec}: unsupported {k}={v} (raw images on IDE only)"),
+                }
+            }
+            let file = file.with_context(|| format!("-drive {spec}: no file="))?;
+            if disk.is_some() {
+                bail!("-drive {spec}: only one disk (the primary master) is supported");
+            }
+            disk = Some(DiskConfig {
+                path: Some(file),
+                read_only: ro,
+                builtin: None,
+            });
+        }
+        if let Some(d) = &disk {
+            let p = d.path.as_ref().expect("user disks have a path");
+            let meta = std::fs::metadata(p)
+                .with_context(|| format!("disk image {}: cannot open", p.display()))?;
+            if meta.len() == 0 {
+                bail!("disk image {}: empty file", p.display());
+            }
+        }
+        // No boot media at all: boot the built-in demo disk.
+        if disk.is_none() && cli.bios.is_none() {
+            disk = Some(DiskConfig {
+                path: None,
+                read_only: true,
+                builtin: Some(crane86_firmware::DEMO_DISK),
+            });
+        }
+        let debug = cli.debug.as_deref().unwrap_or("");
+        Ok(Config {
+            ram_bytes,
+            bios,
+            serial,
+            debug_exit,
+            no_reboot: cli.no_reboot,
+            stats: debug.split(',').any(|d| d == "stats"),
+            debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
+            disk,
+        })
+    }
+}

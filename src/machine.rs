@@ -1,0 +1,178 @@
+//! The machine: builds RAM, ROM, devices and the vCPU from the
+//! configuration, and runs the vCPU loop, handling what the CPU and the
+//! board report (halts, resets, exits, guest errors).
+
+use crate::board::{Board, BoardRequest};
+use crate::config::{Config, SerialTarget};
+use anyhow::{Context, Result};
+use crane86_cpu::{Cpu, Exit};
+use crane86_devices::{DebugCon, IsaDebugExit, Mc146818, Sink, Uart16550};
+use crane86_mmu::PhysMem;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// isa-debug-exit or an orderly stop: the process exit status.
+    Exit(i32),
+    /// The guest reached a state we cannot continue from; the message says why.
+    GuestError(String),
+}
+
+pub struct Machine {
+    pub cpu: Cpu,
+    pub mem: PhysMem,
+    pub board: Board,
+    cfg: Config,
+    input: Option<crossbeam::channel::Receiver<Vec<u8>>>,
+}
+
+/// Writes straight to stdout, flushing each write, so nothing is lost when
+/// the process exits from the middle of a run.
+struct StdoutSink;
+
+impl Write for StdoutSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(buf)?;
+        out.flush()?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+impl Machine {
+    pub fn new(cfg: Config) -> Result<Self> {
+        let mem = PhysMem::new(cfg.ram_bytes, &cfg.bios)?;
+        let sink: Option<Sink> = match &cfg.serial {
+            SerialTarget::Stdio => Some(Box::new(StdoutSink)),
+            SerialTarget::File(p) => {
+                Some(Box::new(std::fs::File::create(p).with_context(|| {
+                    format!("-serial file:{}: cannot create", p.display())
+                })?))
+            }
+            SerialTarget::None => None,
+        };
+        let com1 = Uart16550::new(0x3F8, sink);
+        // debugcon is a second console: shown on stderr only with -d debugcon;
+        // test ROMs print to both it and COM1.
+        let debugcon = DebugCon::new(
+            0xE9,
+            if cfg.debugcon_stderr {
+                Some(Box::new(std::io::stderr()))
+            } else {
+                None
+            },
+        );
+        let mut cmos = Mc146818::with_host_clock();
+        cmos.set_memory_size(cfg.ram_bytes);
+        let debug_exit = cfg
+            .debug_exit
+            .map(|(base, size)| IsaDebugExit::new(base, size));
+        let board = Board::new(com1, debugcon, cmos, debug_exit);
+        let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
+        Ok(Machine {
+            cpu: Cpu::new(),
+            mem,
+            board,
+            cfg,
+            input,
+        })
+    }
+
+    fn reset(&mut self) {
+        self.cpu.reset();
+        self.board.reset();
+        self.mem.set_a20(true);
+    }
+
+    /// Runs the guest until it exits, errs, or (with -no-reboot) resets.
+    pub fn run(&mut self) -> Outcome {
+        let started = Instant::now();
+        let outcome = loop {
+            if let Some(rx) = &self.input {
+                while let Ok(bytes) = rx.try_recv() {
+                    self.board.com1.push_input(&bytes);
+                }
+            }
+            let exit = self.cpu.run(&mut self.mem, &mut self.board, 200_000);
+            if let Some(req) = self.board.take_request() {
+                match req {
+                    BoardRequest::Exit(code) => break Outcome::Exit(code),
+                    BoardRequest::Reset if self.cfg.no_reboot => break Outcome::Exit(0),
+                    BoardRequest::Reset => {
+                        self.reset();
+                        continue;
+                    }
+                }
+            }
+            match exit {
+                Exit::Yield => {}
+                Exit::Halted => {
+                    if self.cpu.s.eflags & crane86_cpu::state::flags::IF == 0 {
+                        // Nothing can wake a CPU halted with interrupts off.
+                        let s = &self.cpu.s;
+                        eprintln!(
+                            "crane86: guest halted with interrupts disabled at {:04x}:{:08x}",
+                            s.seg[1].selector,
+                            s.eip.wrapping_sub(1)
+                        );
+                        break Outcome::Exit(0);
+                    }
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                Exit::TripleFault => {
+                    if self.cfg.no_reboot {
+                        let bytes = self.bytes_at_ip();
+                        let s = &self.cpu.s;
+                        break Outcome::GuestError(format!(
+                            "{:04x}:{:08x}: {}: triple fault",
+                            s.seg[1].selector, s.eip, bytes
+                        ));
+                    }
+                    self.reset();
+                }
+                Exit::Unimplemented(msg) => break Outcome::GuestError(msg),
+            }
+        };
+        if self.cfg.stats {
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "crane86: {} instructions in {:.3} s ({:.1} MIPS), {} blocks decoded",
+                self.cpu.icount,
+                secs,
+                self.cpu.icount as f64 / secs / 1e6,
+                self.cpu.blocks_decoded()
+            );
+        }
+        outcome
+    }
+
+    fn bytes_at_ip(&mut self) -> String {
+        let s = &self.cpu.s;
+        let lin = s.seg[1].base.wrapping_add(s.eip) as u64;
+        (0..8)
+            .map(|k| format!("{:02x}", self.mem.read_u8(lin + k)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Reads stdin on its own thread: the vCPU never blocks on the terminal.
+fn spawn_stdin_reader() -> crossbeam::channel::Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam::channel::unbounded();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        let mut stdin = std::io::stdin();
+        while let Ok(n) = stdin.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

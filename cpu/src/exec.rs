@@ -21,6 +21,8 @@ pub struct Exec<'a> {
     pub(crate) end_block: bool,
     /// Error-code EXT bit while delivering an external event (SDM 6.13).
     pub(crate) ext: u32,
+    /// TF was set when the last instruction began: a #DB trap follows it.
+    pub(crate) trap_pending: bool,
 }
 
 /// Operand size / width in bytes.
@@ -54,6 +56,7 @@ impl<'a> Exec<'a> {
             tlb,
             end_block: false,
             ext: 0,
+            trap_pending: false,
         }
     }
 
@@ -131,6 +134,7 @@ impl<'a> Exec<'a> {
         self.read_lin_as(lin, size, self.user_access())
     }
 
+    #[inline]
     pub fn read_lin_as(&mut self, lin: u32, size: Size, user: bool) -> Result<u32> {
         let last = lin.wrapping_add(size as u32 - 1);
         if (lin ^ last) & !0xFFF == 0 || !self.paging() {
@@ -152,6 +156,7 @@ impl<'a> Exec<'a> {
         self.write_lin_as(lin, size, value, self.user_access())
     }
 
+    #[inline]
     pub fn write_lin_as(&mut self, lin: u32, size: Size, value: u32, user: bool) -> Result<()> {
         let last = lin.wrapping_add(size as u32 - 1);
         if (lin ^ last) & !0xFFF == 0 {
@@ -222,11 +227,13 @@ impl<'a> Exec<'a> {
         Ok(d.base.wrapping_add(off))
     }
 
+    #[inline]
     pub fn read_mem(&mut self, seg: usize, off: u32, size: Size) -> Result<u32> {
         let lin = self.seg_check(seg, off, size, false)?;
         self.read_lin(lin, size)
     }
 
+    #[inline]
     pub fn write_mem(&mut self, seg: usize, off: u32, size: Size, value: u32) -> Result<()> {
         let lin = self.seg_check(seg, off, size, true)?;
         self.write_lin(lin, size, value)
@@ -271,6 +278,7 @@ impl<'a> Exec<'a> {
     // ---- operands ----------------------------------------------------------
 
     /// Effective address (offset within the segment) of the memory operand.
+    #[inline]
     pub fn ea(&self, i: &Instruction) -> u32 {
         let base = i.memory_base();
         let index = i.memory_index();

@@ -4,7 +4,7 @@
 //! rules of SDM vol. 3, 6.15 (table 6-5).
 
 use crate::alu::{self, AluOp, ShiftOp};
-use crate::decode_cache::{self, Block, DecodeCache, Decoded};
+use crate::decode_cache::{self, Block, DecodeCache, Decoded, Fast, Opnd};
 use crate::exception::{self, vector, Exception, Result};
 use crate::exec::{mask, sign_bit, Exec, Size};
 use crate::state::{flags, CpuState, CS, EAX, EBX, ECX, EDI, EDX, ESP, SS};
@@ -96,22 +96,25 @@ impl Cpu {
                 }
             };
             let mut stop = None;
+            // Checks that hold for the whole block are done once: the CS
+            // limit, and whether a trap flag or interrupt shadow is active.
+            let start = x.s.eip;
+            let wrap = if x.s.code32() { u32::MAX } else { 0xFFFF };
+            let careful = x.s.eflags & flags::TF != 0
+                || x.s.int_shadow
+                || start.checked_add(block.len).is_none_or(|end| end - 1 > x.s.seg[CS].limit)
+                || (wrap == 0xFFFF && start + block.len > 0x10000);
+            let mut ran = 0u64;
             for d in block.insns.iter() {
                 let cur = x.s.eip;
                 let len = d.i.len() as u32;
-                let next = if x.s.code32() {
-                    cur.wrapping_add(len)
-                } else {
-                    cur.wrapping_add(len) & 0xFFFF
-                };
+                let next = cur.wrapping_add(len) & wrap;
                 let esp = x.s.gpr[ESP];
-                let shadow = x.s.int_shadow;
-                let tf = x.s.eflags & flags::TF != 0;
                 x.s.eip = next;
-                let r = if cur.wrapping_add(len - 1) > x.s.seg[CS].limit {
-                    Err(Exception::gp0())
+                let r = if careful {
+                    step_careful(&mut x, d, cur, len)
                 } else {
-                    execute(&mut x, d, cur)
+                    step(&mut x, d, cur)
                 };
                 if let Err(e) = r {
                     x.s.eip = cur;
@@ -123,12 +126,9 @@ impl Cpu {
                     stop = raise(&mut x, e, false);
                     break;
                 }
-                done += 1;
-                x.s.tsc = x.s.tsc.wrapping_add(1);
-                if shadow {
-                    x.s.int_shadow = false;
-                }
-                if tf {
+                ran += 1;
+                if careful && x.s.eflags & flags::TF != 0 && x.trap_pending {
+                    x.trap_pending = false;
                     // Single-step trap after the instruction (SDM vol. 3, 17.3.1.4).
                     x.s.dr[6] |= 1 << 14;
                     stop = raise(&mut x, Exception::fault(vector::DB), false);
@@ -142,6 +142,8 @@ impl Cpu {
                     break;
                 }
             }
+            done += ran;
+            x.s.tsc = x.s.tsc.wrapping_add(ran);
             if let Some(e) = stop {
                 break e;
             }
@@ -276,9 +278,116 @@ fn fetch_block(x: &mut Exec<'_>, cache: &mut DecodeCache) -> Result<Rc<Block>> {
         key,
         Block {
             insns,
+            len: last_end as u32,
             pages: [phys >> 12, second],
         },
     ))
+}
+
+#[inline(always)]
+fn opnd_size(o: Opnd) -> Size {
+    match o {
+        Opnd::Reg { size, .. } | Opnd::Mem { size } => size,
+        _ => 4,
+    }
+}
+
+#[inline(always)]
+fn get(x: &mut Exec<'_>, d: &Decoded, o: Opnd) -> Result<u32> {
+    match o {
+        Opnd::Reg { n, size, hi } => {
+            let v = x.s.gpr[n as usize];
+            Ok(if hi { (v >> 8) & 0xFF } else { v & mask(size) })
+        }
+        Opnd::Imm(v) => Ok(v),
+        Opnd::Mem { size } => {
+            let (seg, ea) = (x.mem_seg(&d.i), x.ea(&d.i));
+            x.read_mem(seg, ea, size)
+        }
+        Opnd::None => Err(Exception::Unimplemented),
+    }
+}
+
+#[inline(always)]
+fn put(x: &mut Exec<'_>, d: &Decoded, o: Opnd, v: u32) -> Result<()> {
+    match o {
+        Opnd::Reg { n, size, hi } => {
+            let r = &mut x.s.gpr[n as usize];
+            if hi {
+                *r = (*r & !0xFF00) | ((v & 0xFF) << 8);
+            } else {
+                let m = mask(size);
+                *r = (*r & !m) | (v & m);
+            }
+            Ok(())
+        }
+        Opnd::Mem { size } => {
+            let (seg, ea) = (x.mem_seg(&d.i), x.ea(&d.i));
+            x.write_mem(seg, ea, size, v)
+        }
+        _ => Err(Exception::Unimplemented),
+    }
+}
+
+/// One instruction with the per-instruction checks a fast block skips: the
+/// CS limit, the interrupt shadow, and the single-step trap.
+fn step_careful(x: &mut Exec<'_>, d: &Decoded, cur: u32, len: u32) -> Result<()> {
+    if cur.wrapping_add(len - 1) > x.s.seg[CS].limit || (!x.s.code32() && cur + len > 0x10000) {
+        return Err(Exception::gp0());
+    }
+    let shadow = x.s.int_shadow;
+    let tf = x.s.eflags & flags::TF != 0;
+    step(x, d, cur)?;
+    if shadow {
+        x.s.int_shadow = false;
+    }
+    x.trap_pending = tf;
+    Ok(())
+}
+
+/// Executes one instruction, through its fast path when it has one.
+#[inline(always)]
+fn step(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
+    match d.fast {
+        Fast::Generic => execute(x, d, cur),
+        Fast::Mov => {
+            let v = get(x, d, d.b)?;
+            put(x, d, d.a, v)
+        }
+        Fast::Alu(op) => {
+            let size = opnd_size(d.a);
+            let a = get(x, d, d.a)?;
+            let b = get(x, d, d.b)?;
+            let (r, f) = alu::alu(op, a, b, size, x.s.eflags);
+            if op != AluOp::Cmp {
+                put(x, d, d.a, r)?;
+            }
+            x.s.eflags = f;
+            Ok(())
+        }
+        Fast::Test => {
+            let size = opnd_size(d.a);
+            let a = get(x, d, d.a)?;
+            let b = get(x, d, d.b)?;
+            x.s.eflags = alu::alu(AluOp::And, a, b, size, x.s.eflags).1;
+            Ok(())
+        }
+        Fast::Inc | Fast::Dec => {
+            let size = opnd_size(d.a);
+            let a = get(x, d, d.a)?;
+            let (r, f) = alu::inc_dec(a, d.fast == Fast::Dec, size, x.s.eflags);
+            put(x, d, d.a, r)?;
+            x.s.eflags = f;
+            Ok(())
+        }
+        Fast::Jcc(cc) => {
+            if x.cond(cc) {
+                x.jump_near(x.rel_target(&d.i, cur))
+            } else {
+                Ok(())
+            }
+        }
+    }
 }
 
 fn cc_of(m: Mnemonic) -> u8 {

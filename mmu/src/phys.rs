@@ -176,18 +176,37 @@ impl PhysMem {
         self.mmio_write(addr, 1, value as u64);
     }
 
+    /// True when `addr..=end` is plain RAM within one page.
+    #[inline(always)]
+    fn ram_span(&self, addr: u64, end: u64) -> bool {
+        (addr ^ end) >> PAGE_SHIFT == 0
+            && end < self.ram_size
+            && (end < self.rom_low_start || addr >= 0x10_0000)
+    }
+
     /// Little-endian read of 1, 2, 4 or 8 bytes at a physical address.
+    #[inline]
     pub fn read(&mut self, addr: u64, size: u8) -> u64 {
         let addr = self.a20(addr);
         let end = addr + size as u64 - 1;
-        // Fast path: wholly inside one RAM page.
-        if self.is_plain_ram(addr) && self.is_plain_ram(end) && (addr ^ end) >> PAGE_SHIFT == 0 {
-            let a = addr as usize;
-            let b = &self.ram[a..a + size as usize];
-            let mut v = [0u8; 8];
-            v[..size as usize].copy_from_slice(b);
-            return u64::from_le_bytes(v);
+        if self.ram_span(addr, end) {
+            let p = self.ram[addr as usize..].as_ptr();
+            // SAFETY: ram_span checked that all `size` bytes are inside RAM.
+            return unsafe {
+                match size {
+                    1 => *p as u64,
+                    2 => u16::from_le(std::ptr::read_unaligned(p as *const u16)) as u64,
+                    4 => u32::from_le(std::ptr::read_unaligned(p as *const u32)) as u64,
+                    _ => u64::from_le(std::ptr::read_unaligned(p as *const u64)),
+                }
+            };
         }
+        self.read_slow(addr, size)
+    }
+
+    #[cold]
+    fn read_slow(&mut self, addr: u64, size: u8) -> u64 {
+        let end = addr + size as u64 - 1;
         if let Some(r) = self
             .mmio
             .iter_mut()
@@ -202,15 +221,30 @@ impl PhysMem {
         v
     }
 
+    #[inline]
     pub fn write(&mut self, addr: u64, size: u8, value: u64) {
         let addr = self.a20(addr);
         let end = addr + size as u64 - 1;
-        if self.is_plain_ram(addr) && self.is_plain_ram(end) && (addr ^ end) >> PAGE_SHIFT == 0 {
-            let a = addr as usize;
-            self.ram[a..a + size as usize].copy_from_slice(&value.to_le_bytes()[..size as usize]);
+        if self.ram_span(addr, end) {
+            let p = self.ram[addr as usize..].as_mut_ptr();
+            // SAFETY: ram_span checked that all `size` bytes are inside RAM.
+            unsafe {
+                match size {
+                    1 => *p = value as u8,
+                    2 => std::ptr::write_unaligned(p as *mut u16, (value as u16).to_le()),
+                    4 => std::ptr::write_unaligned(p as *mut u32, (value as u32).to_le()),
+                    _ => std::ptr::write_unaligned(p as *mut u64, value.to_le()),
+                }
+            }
             self.note_write(addr);
             return;
         }
+        self.write_slow(addr, size, value)
+    }
+
+    #[cold]
+    fn write_slow(&mut self, addr: u64, size: u8, value: u64) {
+        let end = addr + size as u64 - 1;
         if let Some(r) = self
             .mmio
             .iter_mut()

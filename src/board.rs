@@ -4,7 +4,7 @@
 
 use crane86_cpu::Platform;
 use crane86_devices::{
-    DebugCon, IsaDebugExit, Mc146818, PortDevice, PostPort, SystemControlPortA, Uart16550,
+    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, PortDevice, PostPort, SystemControlPortA, Uart16550,
 };
 use std::time::Instant;
 
@@ -40,6 +40,8 @@ pub struct Board {
     pub post: PostPort,
     pub port92: SystemControlPortA,
     pub cmos: Mc146818,
+    pub pic: Pic8259Pair,
+    pub ide0: AtaChannel,
     pub debug_exit: Option<IsaDebugExit>,
     a20_change: Option<bool>,
     request: Option<BoardRequest>,
@@ -59,6 +61,8 @@ impl Board {
             post: PostPort::new(),
             port92: SystemControlPortA::new(),
             cmos,
+            pic: Pic8259Pair::new(),
+            ide0: AtaChannel::primary(),
             debug_exit,
             a20_change: None,
             request: None,
@@ -73,7 +77,29 @@ impl Board {
     pub fn reset(&mut self) {
         self.com1.reset();
         self.port92.reset();
+        self.pic.reset();
+        self.ide0.reset();
         self.a20_change = None;
+    }
+
+    /// Lets time-driven devices catch up with the virtual clock.
+    pub fn tick(&mut self) {
+        let now = self.clock.now_ns();
+        self.cmos.tick(now);
+        self.update_irqs();
+    }
+
+    /// Nanoseconds of virtual time until a device next has something to do.
+    pub fn ns_until_next_event(&self) -> Option<u64> {
+        let now = self.clock.now_ns();
+        [self.cmos.next_deadline()].into_iter().flatten().min().map(|t| t.saturating_sub(now))
+    }
+
+    /// Forwards device IRQ outputs to the interrupt controller (ISA wiring).
+    fn update_irqs(&mut self) {
+        self.pic.set_irq(4, self.com1.irq_level());
+        self.pic.set_irq(8, self.cmos.irq_level());
+        self.pic.set_irq(14, self.ide0.irq_level());
     }
 
     fn debug_exit_hit(&self, port: u16) -> bool {
@@ -86,8 +112,10 @@ impl Board {
 impl Platform for Board {
     fn io_read(&mut self, port: u16, size: u8) -> u32 {
         let now = self.clock.now_ns();
-        match port {
+        let v = match port {
             0x3F8..=0x3FF => self.com1.port_read(port, size, now),
+            0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_read(port, size, now),
+            0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_read(port, size, now),
             0x70..=0x71 => self.cmos.port_read(port, size, now),
             0x80 => self.post.port_read(port, size, now),
             0x92 => self.port92.port_read(port, size, now),
@@ -98,13 +126,17 @@ impl Platform for Board {
                 .map_or(0, |d| d.port_read(port, size, now)),
             // Nothing decodes the port: the data bus floats high.
             _ => u32::MAX >> (32 - 8 * size as u32),
-        }
+        };
+        self.update_irqs();
+        v
     }
 
     fn io_write(&mut self, port: u16, size: u8, value: u32) {
         let now = self.clock.now_ns();
         match port {
             0x3F8..=0x3FF => self.com1.port_write(port, size, value, now),
+            0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_write(port, size, value, now),
+            0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_write(port, size, value, now),
             0x70..=0x71 => self.cmos.port_write(port, size, value, now),
             0x80 => self.post.port_write(port, size, value, now),
             0x92 => {
@@ -128,15 +160,15 @@ impl Platform for Board {
             }
             _ => {}
         }
+        self.update_irqs();
     }
 
     fn interrupt_pending(&mut self) -> bool {
-        false
+        self.pic.interrupt_pending()
     }
 
     fn acknowledge_interrupt(&mut self) -> u8 {
-        // No interrupt controller asserts INTR yet: a spurious vector.
-        0x0F
+        self.pic.acknowledge()
     }
 
     fn take_a20_change(&mut self) -> Option<bool> {

@@ -6,7 +6,7 @@ use crate::board::{Board, BoardRequest};
 use crate::config::{Config, SerialTarget};
 use anyhow::{Context, Result};
 use crane86_cpu::{Cpu, Exit};
-use crane86_devices::{DebugCon, IsaDebugExit, Mc146818, Sink, Uart16550};
+use crane86_devices::{BlockBackend, DebugCon, FileDisk, IsaDebugExit, Mc146818, MemDisk, Sink, Uart16550};
 use crane86_mmu::PhysMem;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -72,7 +72,26 @@ impl Machine {
         let debug_exit = cfg
             .debug_exit
             .map(|(base, size)| IsaDebugExit::new(base, size));
-        let board = Board::new(com1, debugcon, cmos, debug_exit);
+        let mut board = Board::new(com1, debugcon, cmos, debug_exit);
+        if let Some(d) = &cfg.disk {
+            let backend: Box<dyn BlockBackend> = match (&d.path, d.builtin) {
+                (_, Some(img)) => Box::new(MemDisk::new_read_only(img.to_vec())),
+                (Some(p), None) => {
+                    let f = FileDisk::open(p, d.read_only).or_else(|e| {
+                        // A file we may not write is attached read-only; the
+                        // guest then gets ATA errors on writes.
+                        if e.kind() == std::io::ErrorKind::PermissionDenied && !d.read_only {
+                            FileDisk::open(p, true)
+                        } else {
+                            Err(e)
+                        }
+                    });
+                    Box::new(f.with_context(|| format!("disk image {}: cannot open", p.display()))?)
+                }
+                (None, None) => unreachable!("a disk has a file or a built-in image"),
+            };
+            board.ide0.attach(0, backend);
+        }
         let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
         Ok(Machine {
             cpu: Cpu::new(),
@@ -98,7 +117,8 @@ impl Machine {
                     self.board.com1.push_input(&bytes);
                 }
             }
-            let exit = self.cpu.run(&mut self.mem, &mut self.board, 200_000);
+            self.board.tick();
+            let exit = self.cpu.run(&mut self.mem, &mut self.board, 20_000);
             if let Some(req) = self.board.take_request() {
                 match req {
                     BoardRequest::Exit(code) => break Outcome::Exit(code),
@@ -122,7 +142,11 @@ impl Machine {
                         );
                         break Outcome::Exit(0);
                     }
-                    std::thread::sleep(Duration::from_micros(500));
+                    // Sleep until the next timer event (or briefly, for input).
+                    let ns = self.board.ns_until_next_event().unwrap_or(1_000_000).min(1_000_000);
+                    if ns > 0 {
+                        std::thread::sleep(Duration::from_nanos(ns));
+                    }
                 }
                 Exit::TripleFault => {
                     if self.cfg.no_reboot {

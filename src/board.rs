@@ -4,7 +4,7 @@
 
 use crane86_cpu::Platform;
 use crane86_devices::{
-    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, PortDevice, PostPort, SystemControlPortA, Uart16550,
+    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, Pit8254, PortDevice, PostPort, SystemControlPortA, Uart16550,
 };
 use std::time::Instant;
 
@@ -41,9 +41,12 @@ pub struct Board {
     pub port92: SystemControlPortA,
     pub cmos: Mc146818,
     pub pic: Pic8259Pair,
+    pub pit: Pit8254,
     pub ide0: AtaChannel,
     pub debug_exit: Option<IsaDebugExit>,
     a20_change: Option<bool>,
+    /// Block boundaries left before the timers are looked at again.
+    next_check: u32,
     request: Option<BoardRequest>,
 }
 
@@ -62,9 +65,11 @@ impl Board {
             port92: SystemControlPortA::new(),
             cmos,
             pic: Pic8259Pair::new(),
+            pit: Pit8254::new(),
             ide0: AtaChannel::primary(),
             debug_exit,
             a20_change: None,
+            next_check: 0,
             request: None,
         }
     }
@@ -78,6 +83,7 @@ impl Board {
         self.com1.reset();
         self.port92.reset();
         self.pic.reset();
+        self.pit.reset();
         self.ide0.reset();
         self.a20_change = None;
     }
@@ -86,13 +92,34 @@ impl Board {
     pub fn tick(&mut self) {
         let now = self.clock.now_ns();
         self.cmos.tick(now);
+        self.tick_pit(now);
         self.update_irqs();
+    }
+
+    /// IRQ 0 follows channel 0's OUT; in mode 2 OUT is low for a single
+    /// clock, so each expired period is also latched as an edge.
+    fn tick_pit(&mut self, now: u64) {
+        if self.pit.tick(now) {
+            self.pic.pulse_irq(0);
+        }
+        self.pic.set_irq(0, self.pit.irq_level(now));
     }
 
     /// Nanoseconds of virtual time until a device next has something to do.
     pub fn ns_until_next_event(&self) -> Option<u64> {
         let now = self.clock.now_ns();
-        [self.cmos.next_deadline()].into_iter().flatten().min().map(|t| t.saturating_sub(now))
+        [self.cmos.next_deadline(), self.pit.next_deadline()].into_iter().flatten().min().map(|t| t.saturating_sub(now))
+    }
+
+    /// A timer deadline has passed (checked at block boundaries, cheaply).
+    fn pit_due(&mut self) -> bool {
+        self.next_check = self.next_check.saturating_sub(1);
+        if self.next_check > 0 {
+            return false;
+        }
+        self.next_check = 64;
+        let now = self.clock.now_ns();
+        [self.pit.next_deadline(), self.cmos.next_deadline()].into_iter().flatten().any(|t| t <= now)
     }
 
     /// Forwards device IRQ outputs to the interrupt controller (ISA wiring).
@@ -116,6 +143,7 @@ impl Platform for Board {
             0x3F8..=0x3FF => self.com1.port_read(port, size, now),
             0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_read(port, size, now),
             0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_read(port, size, now),
+            0x40..=0x43 | 0x61 => self.pit.port_read(port, size, now),
             0x70..=0x71 => self.cmos.port_read(port, size, now),
             0x80 => self.post.port_read(port, size, now),
             0x92 => self.port92.port_read(port, size, now),
@@ -137,6 +165,10 @@ impl Platform for Board {
             0x3F8..=0x3FF => self.com1.port_write(port, size, value, now),
             0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_write(port, size, value, now),
             0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_write(port, size, value, now),
+            0x40..=0x43 | 0x61 => {
+                self.pit.port_write(port, size, value, now);
+                self.tick_pit(now);
+            }
             0x70..=0x71 => self.cmos.port_write(port, size, value, now),
             0x80 => self.post.port_write(port, size, value, now),
             0x92 => {
@@ -164,6 +196,9 @@ impl Platform for Board {
     }
 
     fn interrupt_pending(&mut self) -> bool {
+        if self.pit_due() {
+            self.tick();
+        }
         self.pic.interrupt_pending()
     }
 

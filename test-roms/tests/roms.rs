@@ -1,0 +1,40 @@
+//! Runs every conformance ROM in `roms/` and fails if any of them fails.
+//!
+//! See `test-roms/README.md` for the environment variables that choose the
+//! emulator (`CRANE86_EMULATOR`, `CRANE86_BIN`), the ROMs
+//! (`CRANE86_ROMS`) and the timeout (`CRANE86_ROM_TIMEOUT`).
+
+use crane86_test_roms as roms;
+
+#[test]
+fn conformance_roms() {
+    let nasm = roms::find_nasm().unwrap_or_else(|e| panic!("{e}"));
+    let selected = roms::selected_roms().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!selected.is_empty(), "no ROMs found in test-roms/roms/");
+    let timeout = roms::timeout_from_env().unwrap_or_else(|e| panic!("{e}"));
+    let emu = roms::Emulator::from_env().unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "running {} ROMs under {}",
+        selected.len(),
+        emu.program.display()
+    );
+    let outcomes = roms::run_roms(
+        &nasm,
+        &emu,
+        &selected,
+        timeout,
+        roms::default_jobs(),
+        &|o| eprint!("{}", roms::format_outcome(o)),
+    );
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| o.name.as_str())
+        .collect();
+    eprintln!(
+        "test ROMs: {} passed, {} failed",
+        outcomes.len() - failed.len(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "failed ROMs: {}", failed.join(", "));
+}

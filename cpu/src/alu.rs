@@ -24,7 +24,7 @@ pub enum AluOp {
 }
 
 /// Two-operand ALU op: returns (result, new eflags). CMP returns `a`.
-#[inline]
+#[inline(always)]
 pub fn alu(op: AluOp, a: u32, b: u32, size: Size, eflags: u32) -> (u32, u32) {
     let cin = eflags & CF;
     let (r, f) = match op {

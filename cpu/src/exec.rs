@@ -28,13 +28,10 @@ pub struct Exec<'a> {
 /// Operand size / width in bytes.
 pub type Size = u8;
 
-#[inline]
+#[inline(always)]
 pub fn mask(size: Size) -> u32 {
-    match size {
-        1 => 0xFF,
-        2 => 0xFFFF,
-        _ => 0xFFFF_FFFF,
-    }
+    // Branch-free: sizes are 1, 2 or 4.
+    u32::MAX >> (32 - 8 * size as u32)
 }
 
 #[inline]
@@ -134,8 +131,23 @@ impl<'a> Exec<'a> {
         self.read_lin_as(lin, size, self.user_access())
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn read_lin_as(&mut self, lin: u32, size: Size, user: bool) -> Result<u32> {
+        if self.s.cr0 & cr0::PG == 0 {
+            return Ok(self.mem.read(lin as u64, size) as u32);
+        }
+        if (lin & 0xFFF) + size as u32 <= 0x1000 {
+            if let Some(e) = self.tlb.lookup(lin) {
+                if !user || e.perm & tlb::USER != 0 {
+                    return Ok(self.mem.read((e.phys_page | (lin & 0xFFF)) as u64, size) as u32);
+                }
+            }
+        }
+        self.read_lin_slow(lin, size, user)
+    }
+
+    #[inline(never)]
+    fn read_lin_slow(&mut self, lin: u32, size: Size, user: bool) -> Result<u32> {
         let last = lin.wrapping_add(size as u32 - 1);
         if (lin ^ last) & !0xFFF == 0 || !self.paging() {
             let p = self.translate(lin, Access::Read, user)?;
@@ -156,8 +168,31 @@ impl<'a> Exec<'a> {
         self.write_lin_as(lin, size, value, self.user_access())
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn write_lin_as(&mut self, lin: u32, size: Size, value: u32, user: bool) -> Result<()> {
+        if self.s.cr0 & cr0::PG == 0 {
+            self.mem.write(lin as u64, size, value as u64);
+            return Ok(());
+        }
+        if (lin & 0xFFF) + size as u32 <= 0x1000 {
+            if let Some(e) = self.tlb.lookup(lin) {
+                let need = if user {
+                    tlb::USER_WRITE
+                } else {
+                    tlb::SUPER_WRITE
+                } | tlb::DIRTY;
+                if e.perm & need == need {
+                    self.mem
+                        .write((e.phys_page | (lin & 0xFFF)) as u64, size, value as u64);
+                    return Ok(());
+                }
+            }
+        }
+        self.write_lin_slow(lin, size, value, user)
+    }
+
+    #[inline(never)]
+    fn write_lin_slow(&mut self, lin: u32, size: Size, value: u32, user: bool) -> Result<()> {
         let last = lin.wrapping_add(size as u32 - 1);
         if (lin ^ last) & !0xFFF == 0 {
             let p = self.translate(lin, Access::Write, user)?;
@@ -192,7 +227,7 @@ impl<'a> Exec<'a> {
 
     /// Checks an access of `size` bytes at `seg:off` against the segment's
     /// type and limit (SDM vol. 3, 5.3 and 5.4) and returns the linear address.
-    #[inline]
+    #[inline(always)]
     pub fn seg_check(&self, seg: usize, off: u32, size: Size, write: bool) -> Result<u32> {
         let d = &self.s.seg[seg];
         let fault = || {
@@ -227,13 +262,13 @@ impl<'a> Exec<'a> {
         Ok(d.base.wrapping_add(off))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn read_mem(&mut self, seg: usize, off: u32, size: Size) -> Result<u32> {
         let lin = self.seg_check(seg, off, size, false)?;
         self.read_lin(lin, size)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn write_mem(&mut self, seg: usize, off: u32, size: Size, value: u32) -> Result<()> {
         let lin = self.seg_check(seg, off, size, true)?;
         self.write_lin(lin, size, value)

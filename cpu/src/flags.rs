@@ -7,18 +7,27 @@
 use crate::exec::{mask, sign_bit, Exec, Size};
 use crate::state::flags::*;
 
-/// PF: even parity of the low byte of the result.
-#[inline]
-pub fn parity(r: u32) -> u32 {
-    if (r as u8).count_ones() % 2 == 0 {
-        PF
-    } else {
-        0
+/// PF of every byte value: set when the number of 1 bits is even.
+static PARITY: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if (i as u8).count_ones() % 2 == 0 {
+            t[i] = PF as u8;
+        }
+        i += 1;
     }
+    t
+};
+
+/// PF: even parity of the low byte of the result.
+#[inline(always)]
+pub fn parity(r: u32) -> u32 {
+    PARITY[(r & 0xFF) as usize] as u32
 }
 
 /// ZF, SF and PF of a result of width `size`.
-#[inline]
+#[inline(always)]
 pub fn szp(r: u32, size: Size) -> u32 {
     let r = r & mask(size);
     let mut f = parity(r);
@@ -32,7 +41,7 @@ pub fn szp(r: u32, size: Size) -> u32 {
 }
 
 /// Flags of `a + b + carry = r`.
-#[inline]
+#[inline(always)]
 pub fn add_flags(a: u32, b: u32, carry: u32, size: Size) -> (u32, u32) {
     let m = mask(size);
     let full = (a & m) as u64 + (b & m) as u64 + carry as u64;
@@ -51,7 +60,7 @@ pub fn add_flags(a: u32, b: u32, carry: u32, size: Size) -> (u32, u32) {
 }
 
 /// Flags of `a - b - borrow = r`.
-#[inline]
+#[inline(always)]
 pub fn sub_flags(a: u32, b: u32, borrow: u32, size: Size) -> (u32, u32) {
     let m = mask(size);
     let (a, b) = (a & m, b & m);

@@ -4,7 +4,7 @@
 //! rules of SDM vol. 3, 6.15 (table 6-5).
 
 use crate::alu::{self, AluOp, ShiftOp};
-use crate::decode_cache::{self, Block, DecodeCache, Decoded, Fast, Opnd};
+use crate::decode_cache::{self, Block, DecodeCache, Decoded, Fast, MemRef, Opnd, NO_REG};
 use crate::exception::{self, vector, Exception, Result};
 use crate::exec::{mask, sign_bit, Exec, Size};
 use crate::state::{flags, CpuState, CS, EAX, EBX, ECX, EDI, EDX, ESP, SS};
@@ -13,7 +13,6 @@ use crate::Platform;
 use crane86_mmu::page_walk::Access;
 use crane86_mmu::PhysMem;
 use iced_x86::{Code, Instruction, Mnemonic, OpKind, Register};
-use std::rc::Rc;
 
 /// Why [`Cpu::run`] returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +64,7 @@ impl Cpu {
 
     /// Runs up to about `budget` instructions.
     pub fn run(&mut self, mem: &mut PhysMem, io: &mut dyn Platform, budget: u64) -> Exit {
+        let cache = &mut self.cache;
         let mut x = Exec::new(&mut self.s, mem, io, &mut self.tlb);
         let mut done = 0u64;
         let exit = loop {
@@ -72,8 +72,10 @@ impl Cpu {
                 break Exit::Yield;
             }
             if x.mem.code_written() {
-                for p in x.mem.take_dirty_code() {
-                    self.cache.invalidate_page(p);
+                for (addr, len) in x.mem.take_dirty_code() {
+                    if cache.invalidate_write(addr, len) {
+                        x.mem.mark_code_page(addr);
+                    }
                 }
             }
             if x.s.eflags & flags::IF != 0 && !x.s.int_shadow && x.io.interrupt_pending() {
@@ -86,8 +88,8 @@ impl Cpu {
             if x.s.halted {
                 break Exit::Halted;
             }
-            let block = match fetch_block(&mut x, &mut self.cache) {
-                Ok(b) => b,
+            let block = match fetch_block(&mut x, cache) {
+                Ok(b) => cache.block(b),
                 Err(e) => {
                     if let Some(e) = raise(&mut x, e, false) {
                         break e;
@@ -102,7 +104,9 @@ impl Cpu {
             let wrap = if x.s.code32() { u32::MAX } else { 0xFFFF };
             let careful = x.s.eflags & flags::TF != 0
                 || x.s.int_shadow
-                || start.checked_add(block.len).is_none_or(|end| end - 1 > x.s.seg[CS].limit)
+                || start
+                    .checked_add(block.len)
+                    .is_none_or(|end| end - 1 > x.s.seg[CS].limit)
                 || (wrap == 0xFFFF && start + block.len > 0x10000);
             let mut ran = 0u64;
             for d in block.insns.iter() {
@@ -222,7 +226,7 @@ fn raise(x: &mut Exec<'_>, e: Exception, external: bool) -> Option<Exit> {
 }
 
 /// Finds (or decodes) the block at CS:EIP.
-fn fetch_block(x: &mut Exec<'_>, cache: &mut DecodeCache) -> Result<Rc<Block>> {
+fn fetch_block(x: &mut Exec<'_>, cache: &mut DecodeCache) -> Result<u32> {
     let eip = x.s.eip;
     let cs = x.s.seg[CS];
     if eip > cs.limit {
@@ -274,14 +278,14 @@ fn fetch_block(x: &mut Exec<'_>, cache: &mut DecodeCache) -> Result<Rc<Block>> {
     if second != u64::MAX {
         x.mem.mark_code_page(second << 12);
     }
-    Ok(cache.insert(
+    Ok(cache.insert(Block::new(
+        insns,
         key,
-        Block {
-            insns,
-            len: last_end as u32,
-            pages: [phys >> 12, second],
-        },
-    ))
+        phys,
+        last_end as u32,
+        (last_end.min(in_page)) as u32,
+        second,
+    )))
 }
 
 #[inline(always)]
@@ -289,6 +293,22 @@ fn opnd_size(o: Opnd) -> Size {
     match o {
         Opnd::Reg { size, .. } | Opnd::Mem { size } => size,
         _ => 4,
+    }
+}
+
+#[inline(always)]
+fn ea_of(x: &Exec<'_>, m: &MemRef) -> u32 {
+    let mut a = m.disp;
+    if m.base != NO_REG {
+        a = a.wrapping_add(x.s.gpr[m.base as usize]);
+    }
+    if m.index != NO_REG {
+        a = a.wrapping_add(x.s.gpr[m.index as usize].wrapping_mul(m.scale as u32));
+    }
+    if m.addr16 {
+        a & 0xFFFF
+    } else {
+        a
     }
 }
 
@@ -301,8 +321,8 @@ fn get(x: &mut Exec<'_>, d: &Decoded, o: Opnd) -> Result<u32> {
         }
         Opnd::Imm(v) => Ok(v),
         Opnd::Mem { size } => {
-            let (seg, ea) = (x.mem_seg(&d.i), x.ea(&d.i));
-            x.read_mem(seg, ea, size)
+            let ea = ea_of(x, &d.mem);
+            x.read_mem(d.mem.seg as usize, ea, size)
         }
         Opnd::None => Err(Exception::Unimplemented),
     }
@@ -322,8 +342,8 @@ fn put(x: &mut Exec<'_>, d: &Decoded, o: Opnd, v: u32) -> Result<()> {
             Ok(())
         }
         Opnd::Mem { size } => {
-            let (seg, ea) = (x.mem_seg(&d.i), x.ea(&d.i));
-            x.write_mem(seg, ea, size, v)
+            let ea = ea_of(x, &d.mem);
+            x.write_mem(d.mem.seg as usize, ea, size, v)
         }
         _ => Err(Exception::Unimplemented),
     }
@@ -380,6 +400,28 @@ fn step(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
             x.s.eflags = f;
             Ok(())
         }
+        Fast::Shift(op) => {
+            let size = opnd_size(d.a);
+            let a = get(x, d, d.a)?;
+            let count = get(x, d, d.b)?;
+            let (r, f) = alu::shift(op, a, count, size, x.s.eflags);
+            if count & 0x1F != 0 {
+                put(x, d, d.a, r)?;
+            }
+            x.s.eflags = f;
+            Ok(())
+        }
+        Fast::Movzx | Fast::Movsx => {
+            let ss = opnd_size(d.b);
+            let v = get(x, d, d.b)?;
+            let v = if d.fast == Fast::Movsx && v & sign_bit(ss) != 0 {
+                v | !mask(ss)
+            } else {
+                v
+            };
+            put(x, d, d.a, v)
+        }
+        Fast::Jmp => x.jump_near(x.rel_target(&d.i, cur)),
         Fast::Jcc(cc) => {
             if x.cond(cc) {
                 x.jump_near(x.rel_target(&d.i, cur))

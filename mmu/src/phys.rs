@@ -50,8 +50,9 @@ pub struct PhysMem {
     mmio: Vec<MmioRegion>,
     /// One flag per 4 KiB RAM page: set while decoded code from that page is cached.
     code_pages: Vec<u8>,
-    /// Pages that held code and were written since the last `take_dirty_code`.
-    dirty_code: Vec<u64>,
+    /// Writes (address, length) that hit pages holding code since the last
+    /// `take_dirty_code`.
+    dirty_code: Vec<(u64, u64)>,
     /// Cheap check for the CPU loop: something was pushed to `dirty_code`.
     code_written: AtomicBool,
 }
@@ -130,7 +131,7 @@ impl PhysMem {
         self.ram[addr as usize..addr as usize + n].copy_from_slice(&data[..n]);
         let mut p = addr >> PAGE_SHIFT;
         while p <= (end - 1) >> PAGE_SHIFT {
-            self.note_write(p << PAGE_SHIFT);
+            self.note_write(p << PAGE_SHIFT, 1 << PAGE_SHIFT);
             p += 1;
         }
     }
@@ -167,7 +168,7 @@ impl PhysMem {
         let addr = self.a20(addr);
         if self.is_plain_ram(addr) {
             self.ram[addr as usize] = value;
-            self.note_write(addr);
+            self.note_write(addr, 1);
             return;
         }
         if self.rom_offset(addr).is_some() {
@@ -236,7 +237,7 @@ impl PhysMem {
                     _ => std::ptr::write_unaligned(p as *mut u64, value.to_le()),
                 }
             }
-            self.note_write(addr);
+            self.note_write(addr, size as u64);
             return;
         }
         self.write_slow(addr, size, value)
@@ -277,7 +278,7 @@ impl PhysMem {
                 Ok(v) | Err(v) => u32::from_le(v),
             };
             if found == expected {
-                self.note_write(addr);
+                self.note_write(addr, 4);
             }
             return found;
         }
@@ -313,12 +314,13 @@ impl PhysMem {
     // ---- code-page tracking -------------------------------------------------
 
     #[inline]
-    fn note_write(&mut self, addr: u64) {
+    fn note_write(&mut self, addr: u64, len: u64) {
         let page = (addr >> PAGE_SHIFT) as usize;
         if let Some(flag) = self.code_pages.get_mut(page) {
             if *flag != 0 {
+                // The translator re-marks the page if code remains on it.
                 *flag = 0;
-                self.dirty_code.push(page as u64);
+                self.dirty_code.push((addr, len));
                 self.code_written.store(true, Ordering::Relaxed);
             }
         }
@@ -338,8 +340,8 @@ impl PhysMem {
         self.code_written.load(Ordering::Relaxed)
     }
 
-    /// Page numbers (physical address >> 12) of written code pages.
-    pub fn take_dirty_code(&mut self) -> Vec<u64> {
+    /// The writes (physical address, length) that hit code pages.
+    pub fn take_dirty_code(&mut self) -> Vec<(u64, u64)> {
         self.code_written.store(false, Ordering::Relaxed);
         std::mem::take(&mut self.dirty_code)
     }
@@ -411,7 +413,7 @@ mod tests {
         assert!(!m.code_written());
         m.write(0x5123, 1, 9);
         assert!(m.code_written());
-        assert_eq!(m.take_dirty_code(), vec![5]);
+        assert_eq!(m.take_dirty_code(), vec![(0x5123, 1)]);
         assert!(!m.code_written());
         // The mark is consumed: a second write reports nothing.
         m.write(0x5123, 1, 9);

@@ -324,7 +324,7 @@ impl DecodeCache {
     /// A write hit `len` bytes at physical `addr` on a page holding code:
     /// drops the blocks it overlaps. Returns true when blocks remain on the
     /// page (so the caller keeps watching it).
-    pub fn invalidate_write(&mut self, addr: u64, len: u64) -> bool {
+    pub fn invalidate_write(&mut self, addr: u64, len: u64, dropped: &mut Vec<u32>) -> bool {
         let page = addr >> 12;
         let Some(mut list) = self.by_page.remove(&page) else {
             return false;
@@ -334,6 +334,7 @@ impl DecodeCache {
             let live = self.map.get(&b.key) == Some(&idx);
             if live && b.overlaps(addr, len) {
                 self.map.remove(&b.key);
+                dropped.push(idx);
                 return false;
             }
             live

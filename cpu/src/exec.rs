@@ -15,10 +15,10 @@ pub struct Exec<'a> {
     pub s: &'a mut CpuState,
     pub mem: &'a mut PhysMem,
     pub io: &'a mut dyn Platform,
-    pub(crate) tlb: &'a mut Tlb,
+    pub tlb: &'a mut Tlb,
     /// Set by instructions after which the decoded block must end (mode
     /// changes, I/O the board must see at once, interrupt-window changes).
-    pub(crate) end_block: bool,
+    pub end_block: bool,
     /// Error-code EXT bit while delivering an external event (SDM 6.13).
     pub(crate) ext: u32,
     /// TF was set when the last instruction began: a #DB trap follows it.

@@ -27,6 +27,33 @@ pub enum Exit {
     Unimplemented(String),
 }
 
+/// What a [`BlockEngine`] did with a block.
+#[derive(Debug)]
+pub enum BlockRun {
+    /// The engine does not run this block (yet): the interpreter does.
+    Declined,
+    /// The engine ran `retired` instructions from the block's start. On
+    /// `Err`, the state is exactly as before the faulting instruction
+    /// (EIP at it, ESP restored) and the exception is delivered by the
+    /// dispatcher. The engine stops early, as the interpreter does, when
+    /// `Exec::end_block` is set or guest code was written
+    /// (`PhysMem::code_written`).
+    Ran { retired: u64, result: Result<()> },
+}
+
+/// An alternative executor for decoded blocks (the JIT). The dispatcher
+/// keeps interrupts, exceptions and self-modifying-code handling; the
+/// engine only runs straight-line blocks that need no per-instruction
+/// checks (no single-step, no interrupt shadow, within the CS limit).
+pub trait BlockEngine {
+    /// Runs block `idx` of the decode cache, which starts at `x.s.eip`.
+    fn run_block(&mut self, x: &mut Exec<'_>, idx: u32, block: &Block) -> BlockRun;
+    /// Block `idx` was dropped from the decode cache (its slot may be reused).
+    fn invalidate(&mut self, idx: u32);
+    /// Every block was dropped.
+    fn flush(&mut self);
+}
+
 pub struct Cpu {
     pub s: CpuState,
     tlb: Tlb,
@@ -62,8 +89,20 @@ impl Cpu {
         self.cache.decoded_blocks
     }
 
-    /// Runs up to about `budget` instructions.
+    /// Runs up to about `budget` instructions with the interpreter.
     pub fn run(&mut self, mem: &mut PhysMem, io: &mut dyn Platform, budget: u64) -> Exit {
+        self.run_with(mem, io, budget, None)
+    }
+
+    /// Runs up to about `budget` instructions, offering each block to
+    /// `engine` first.
+    pub fn run_with(
+        &mut self,
+        mem: &mut PhysMem,
+        io: &mut dyn Platform,
+        budget: u64,
+        mut engine: Option<&mut dyn BlockEngine>,
+    ) -> Exit {
         let cache = &mut self.cache;
         let mut x = Exec::new(&mut self.s, mem, io, &mut self.tlb);
         let mut done = 0u64;
@@ -73,8 +112,14 @@ impl Cpu {
             }
             if x.mem.code_written() {
                 for (addr, len) in x.mem.take_dirty_code() {
-                    if cache.invalidate_write(addr, len) {
+                    let mut dropped = Vec::new();
+                    if cache.invalidate_write(addr, len, &mut dropped) {
                         x.mem.mark_code_page(addr);
+                    }
+                    if let Some(e) = engine.as_mut() {
+                        for idx in dropped {
+                            e.invalidate(idx);
+                        }
                     }
                 }
             }
@@ -88,8 +133,15 @@ impl Cpu {
             if x.s.halted {
                 break Exit::Halted;
             }
-            let block = match fetch_block(&mut x, cache) {
-                Ok(b) => cache.block(b),
+            let flushes = cache.flushes;
+            let fetched = fetch_block(&mut x, cache);
+            if cache.flushes != flushes {
+                if let Some(e) = engine.as_mut() {
+                    e.flush();
+                }
+            }
+            let (idx, block) = match fetched {
+                Ok(b) => (b, cache.block(b)),
                 Err(e) => {
                     if let Some(e) = raise(&mut x, e, false) {
                         break e;
@@ -109,6 +161,29 @@ impl Cpu {
                     .is_none_or(|end| end - 1 > x.s.seg[CS].limit)
                 || (wrap == 0xFFFF && start + block.len > 0x10000);
             let mut ran = 0u64;
+            if !careful {
+                if let Some(e) = engine.as_mut() {
+                    if let BlockRun::Ran { retired, result } = e.run_block(&mut x, idx, block) {
+                        done += retired;
+                        x.s.tsc = x.s.tsc.wrapping_add(retired);
+                        if let Err(err) = result {
+                            let stop = if err == Exception::Unimplemented {
+                                Some(unimplemented(&mut x, "instruction not implemented"))
+                            } else {
+                                raise(&mut x, err, false)
+                            };
+                            if let Some(s) = stop {
+                                break s;
+                            }
+                        }
+                        x.end_block = false;
+                        if x.io.stop_requested() {
+                            break Exit::Yield;
+                        }
+                        continue;
+                    }
+                }
+            }
             for d in block.insns.iter() {
                 let cur = x.s.eip;
                 let len = d.i.len() as u32;
@@ -366,8 +441,10 @@ fn step_careful(x: &mut Exec<'_>, d: &Decoded, cur: u32, len: u32) -> Result<()>
 }
 
 /// Executes one instruction, through its fast path when it has one.
+/// `x.s.eip` must already hold the next instruction's address; `cur` is
+/// this one's. On `Err` the caller restores EIP (and ESP) to `cur`.
 #[inline(always)]
-fn step(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
+pub fn step(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
     match d.fast {
         Fast::Generic => execute(x, d, cur),
         Fast::Mov => {

@@ -6,14 +6,14 @@
 //! to the guest's memory and the board's I/O bus, so both the interpreter
 //! and generated code can call the same definition of an instruction.
 
-mod alu;
+pub mod alu;
 mod control;
 mod cpuid;
-mod decode_cache;
+pub mod decode_cache;
 pub mod exception;
 mod exec;
 mod far_transfer;
-mod flags;
+pub mod flags;
 mod interp;
 mod interrupt;
 mod segmentation;
@@ -21,11 +21,11 @@ pub mod state;
 mod string;
 mod system;
 mod task;
-mod tlb;
+pub mod tlb;
 
 pub use exception::{Exception, Result};
 pub use exec::Exec;
-pub use interp::{Cpu, Exit};
+pub use interp::{step, BlockEngine, BlockRun, Cpu, Exit};
 pub use state::{CpuState, SegReg, TableReg};
 
 /// What the CPU needs from the board: port I/O and the INTR line.

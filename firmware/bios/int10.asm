@@ -1,0 +1,736 @@
+; int10.asm — INT 10h video services for the VGA colour text mode.
+;
+; Models the text part of a VGA BIOS: mode 3 (80x25, 16 colours, 8 pages
+; of 4 KiB at B800:0000), cursor handling through the CRTC (ports
+; 0x3D4/0x3D5) and the BDA video fields. The VGA registers are left as the
+; board set them at reset (crane86's VGA comes up in text mode); graphics
+; modes are not offered. Text written by teletype (0Eh, 13h) and by 09h/0Ah
+; is echoed to COM1, see tty_echo.
+
+VCOLS   equ 80
+VROWS   equ 25
+VPAGE_BYTES equ 0x1000
+
+int10_handler:
+        cld
+        FRAME_ENTER
+        push word BDA_SEG
+        pop ds
+        push word BDA_SEG
+        pop fs                      ; FS = BDA even while DS points at video
+        cmp ah, 0x13
+        ja .high
+        movzx si, ah
+        add si, si
+        call [cs:int10_table+si]
+        FRAME_LEAVE
+.high:  cmp ah, 0x1A
+        jne .out
+        call v_display_combination
+.out:   FRAME_LEAVE
+
+int10_table:
+        dw v_set_mode               ; 00
+        dw v_cursor_shape           ; 01
+        dw v_set_cursor             ; 02
+        dw v_get_cursor             ; 03
+        dw v_light_pen              ; 04
+        dw v_set_page               ; 05
+        dw v_scroll_up              ; 06
+        dw v_scroll_down            ; 07
+        dw v_read_char              ; 08
+        dw v_write_char_attr        ; 09
+        dw v_write_char             ; 0A
+        dw v_nop                    ; 0B CGA palette
+        dw v_nop                    ; 0C write pixel
+        dw v_nop                    ; 0D read pixel
+        dw v_teletype               ; 0E
+        dw v_get_mode               ; 0F
+        dw v_nop                    ; 10 palette registers
+        dw v_font                   ; 11
+        dw v_alt_select             ; 12
+        dw v_write_string           ; 13
+
+v_nop:
+        ret
+
+; ---- helpers (DS = FS = BDA on entry unless stated) -----------------------
+
+; v_crtc_write: AL = CRTC register, AH = value.
+v_crtc_write:
+        push dx
+        mov dx, CRTC_INDEX
+        out dx, al
+        inc dx
+        xchg al, ah
+        out dx, al
+        xchg al, ah
+        pop dx
+        ret
+
+; v_cell: DH = row, DL = column, BL = page -> DI = offset in segment B800.
+v_cell:
+        push ax
+        movzx di, bl
+        and di, 7
+        shl di, 12
+        mov al, dh
+        mov ah, VCOLS
+        mul ah
+        add al, dl
+        adc ah, 0
+        add ax, ax
+        add di, ax
+        pop ax
+        ret
+
+; v_sync_cursor: move the hardware cursor to the active page's position.
+v_sync_cursor:
+        push ax
+        push bx
+        push dx
+        movzx bx, byte [fs:BDA_VPAGE]
+        add bx, bx
+        mov dx, [fs:bx+BDA_CURPOS]
+        shl bx, 10                  ; page * 0x800 character cells
+        mov al, dh
+        mov ah, VCOLS
+        mul ah
+        add al, dl
+        adc ah, 0
+        add bx, ax
+        mov al, 0x0E
+        mov ah, bh
+        call v_crtc_write
+        mov al, 0x0F
+        mov ah, bl
+        call v_crtc_write
+        pop dx
+        pop bx
+        pop ax
+        ret
+
+; ---- AH=00: set mode -------------------------------------------------------
+; Modes 0-3 give the 80x25 colour text mode (the BDA reports mode 3);
+; other modes are not supported and leave the current mode alone.
+v_set_mode:
+        mov ah, al                  ; bit 7 = keep screen contents
+        and al, 0x7F
+        cmp al, 3
+        jbe .text
+        ret
+.text:  mov byte [BDA_VMODE], 3
+        mov word [BDA_VCOLS], VCOLS
+        mov word [BDA_VPAGESIZE], VPAGE_BYTES
+        mov word [BDA_VPAGESTART], 0
+        push ax
+        push ds
+        pop es
+        mov di, BDA_CURPOS
+        xor ax, ax
+        mov cx, 8
+        rep stosw
+        pop ax
+        mov byte [BDA_VPAGE], 0
+        mov word [BDA_CRTCBASE], CRTC_INDEX
+        mov byte [BDA_VMSR], 0x29
+        mov byte [BDA_VPALETTE], 0x30
+        mov byte [BDA_VROWS], VROWS - 1
+        mov word [BDA_VCHARH], 16
+        mov byte [BDA_VCTL], 0x60
+        mov byte [BDA_VSWITCHES], 0x09
+        mov byte [BDA_VFLAGS], 0x51
+        call vga_load_mode3
+        test ah, 0x80
+        jnz .keep
+        mov ax, 0xB800
+        mov es, ax
+        xor di, di
+        mov ax, 0x0720              ; blank, light grey on black
+        mov cx, 8 * VPAGE_BYTES / 2
+        rep stosw
+.keep:  mov ax, 0x000C              ; display start = page 0
+        call v_crtc_write
+        mov al, 0x0D
+        call v_crtc_write
+        mov cx, 0x0607              ; cursor lines 6..7 (CGA numbering)
+        call v_cursor_shape
+        call v_sync_cursor
+        ret
+
+; vga_load_mode3: program the VGA registers for 80x25 text (the standard
+; mode 3 register set) and the 64-colour EGA-compatible DAC palette. The
+; character generator (plane 2) is not loaded: the board's VGA is expected
+; to come with its own text font.
+vga_load_mode3:
+        push ax
+        push cx
+        push dx
+        push si
+        mov dx, 0x3C2
+        mov al, 0x67                ; misc output: colour, 28 MHz, 400 lines
+        out dx, al
+        mov dx, 0x3C4               ; sequencer (held in reset meanwhile)
+        mov ax, 0x0100
+        call .idx
+        mov si, vga3_seq + 1
+        mov ah, 1
+        mov cx, 4
+.seq:   call .tbl
+        loop .seq
+        mov ax, 0x0300
+        call .idx
+        mov dx, CRTC_INDEX
+        mov ax, 0x0E11              ; unlock CRTC registers 0-7
+        call .idx
+        mov si, vga3_crtc
+        xor ah, ah
+        mov cx, 25
+.crtc:  call .tbl
+        loop .crtc
+        mov dx, 0x3CE               ; graphics controller
+        mov si, vga3_gc
+        xor ah, ah
+        mov cx, 9
+.gc:    call .tbl
+        loop .gc
+        mov dx, 0x3DA               ; reset the attribute flip-flop
+        in al, dx
+        mov dx, 0x3C0
+        mov si, vga3_ac
+        xor ah, ah
+.ac:    mov al, ah
+        out dx, al
+        mov al, [cs:si]
+        out dx, al
+        inc si
+        inc ah
+        cmp ah, 21
+        jb .ac
+        mov al, 0x20                ; palette set up: show the screen
+        out dx, al
+        mov dx, 0x3C8               ; DAC: colour i has bits rgbRGB,
+        xor al, al                  ; upper case at 2/3, lower at 1/3
+        out dx, al
+        inc dx
+        xor ah, ah
+.dac:   mov cl, 2                   ; red: bits 2 and 5
+        call .comp
+        mov cl, 1                   ; green: bits 1 and 4
+        call .comp
+        mov cl, 0                   ; blue: bits 0 and 3
+        call .comp
+        inc ah
+        cmp ah, 64
+        jb .dac
+        pop si
+        pop dx
+        pop cx
+        pop ax
+        ret
+.idx:   ; DX = index port, AL = index, AH = value
+        out dx, al
+        inc dx
+        xchg al, ah
+        out dx, al
+        xchg al, ah
+        dec dx
+        ret
+.tbl:   ; index AH gets [CS:SI]; advance both
+        mov al, ah
+        out dx, al
+        inc dx
+        mov al, [cs:si]
+        out dx, al
+        dec dx
+        inc si
+        inc ah
+        ret
+.comp:  ; AH = colour index, CL = bit of the 2/3 component -> out DAC value
+        push ax
+        mov al, ah
+        shr al, cl
+        mov ch, al
+        xor al, al
+        test ch, 1
+        jz .c1
+        add al, 0x2A
+.c1:    test ch, 8
+        jz .c2
+        add al, 0x15
+.c2:    out dx, al
+        pop ax
+        ret
+
+; ---- AH=01: cursor shape (CH = start line, CL = end line) ----------------
+; The BDA keeps the shape as given; lines 0-7 of an 8-line CGA cell are
+; scaled to the 16-line VGA cell. CH bit 5 hides the cursor.
+v_cursor_shape:
+        mov [fs:BDA_CURSHAPE], cx
+        mov ah, ch
+        mov al, cl
+        and ah, 0x1F
+        cmp ah, 7
+        ja .as_is
+        cmp al, 7
+        ja .as_is
+        shl ah, 1                   ; start: 2n + 1, end: 2n
+        inc ah
+        shl al, 1
+        jmp .out
+.as_is: mov al, cl
+.out:   and ch, 0x20
+        or ah, ch
+        push ax
+        mov al, 0x0A
+        call v_crtc_write
+        pop ax
+        mov ah, al
+        mov al, 0x0B
+        call v_crtc_write
+        ret
+
+; ---- AH=02: set cursor position (BH = page, DH = row, DL = column) -------
+v_set_cursor:
+        movzx si, bh
+        and si, 7
+        add si, si
+        mov [si+BDA_CURPOS], dx
+        cmp bh, [BDA_VPAGE]
+        jne .r
+        call v_sync_cursor
+.r:     ret
+
+; ---- AH=03: get cursor (BH = page) -> CX = shape, DX = position ----------
+v_get_cursor:
+        movzx si, bh
+        and si, 7
+        add si, si
+        mov ax, [si+BDA_CURPOS]
+        mov [bp+R_DX], ax
+        mov ax, [BDA_CURSHAPE]
+        mov [bp+R_CX], ax
+        ret
+
+; ---- AH=04: light pen: never triggered ------------------------------------
+v_light_pen:
+        mov byte [bp+R_AH], 0
+        ret
+
+; ---- AH=05: select active page (AL) ---------------------------------------
+v_set_page:
+        cmp al, 7
+        ja .r
+        mov [BDA_VPAGE], al
+        movzx ax, al
+        shl ax, 12
+        mov [BDA_VPAGESTART], ax
+        shr ax, 1                   ; CRTC counts character cells
+        mov bx, ax
+        mov al, 0x0C
+        mov ah, bh
+        call v_crtc_write
+        mov al, 0x0D
+        mov ah, bl
+        call v_crtc_write
+        call v_sync_cursor
+.r:     ret
+
+; ---- AH=06/07: scroll a window of the active page ------------------------
+; AL = lines (0 = clear), BH = fill attribute, CH/CL = top row/left column,
+; DH/DL = bottom row/right column.
+v_scroll_up:
+        xor si, si
+        jmp v_scroll
+v_scroll_down:
+        mov si, 1
+v_scroll:
+        push ax
+        mov ax, 0xB800
+        mov es, ax
+        mov ds, ax
+        pop ax
+        cmp dh, VROWS - 1
+        jbe .1
+        mov dh, VROWS - 1
+.1:     cmp dl, VCOLS - 1
+        jbe .2
+        mov dl, VCOLS - 1
+.2:     cmp ch, dh
+        ja .done
+        cmp cl, dl
+        ja .done
+        mov ah, dh
+        sub ah, ch
+        inc ah                      ; AH = window height
+        test al, al
+        jz .all
+        cmp al, ah
+        jbe .n
+.all:   mov al, ah                  ; AL = lines to move by
+.n:     mov bl, dl
+        sub bl, cl
+        inc bl                      ; BL = window width
+        test si, si
+        jnz .down
+        mov ah, ch                  ; AH = destination row, top to bottom
+.up:    cmp ah, dh
+        ja .done
+        push ax
+        add al, ah                  ; source row
+        cmp al, dh
+        ja .upfill
+        call v_copy_row
+        jmp .upnext
+.upfill:
+        call v_fill_row
+.upnext:
+        pop ax
+        inc ah
+        jmp .up
+.down:  mov ah, dh                  ; destination row, bottom to top
+.dn:    push ax
+        mov dl, ah
+        sub dl, al                  ; source row
+        jc .dnfill
+        cmp dl, ch
+        jb .dnfill
+        mov al, dl
+        call v_copy_row
+        jmp .dnnext
+.dnfill:
+        call v_fill_row
+.dnnext:
+        pop ax
+        cmp ah, ch
+        je .done
+        dec ah
+        jmp .dn
+.done:  ret
+
+; v_rowcol: AL = row, CL = column -> AX = offset in the active page.
+v_rowcol:
+        push dx
+        mov ah, VCOLS
+        mul ah
+        movzx dx, cl
+        add ax, dx
+        add ax, ax
+        add ax, [fs:BDA_VPAGESTART]
+        pop dx
+        ret
+
+; v_copy_row: row AL -> row AH, from column CL, BL cells (DS = ES = B800).
+v_copy_row:
+        push ax
+        push cx
+        push si
+        push di
+        push ax
+        call v_rowcol
+        mov si, ax
+        pop ax
+        mov al, ah
+        call v_rowcol
+        mov di, ax
+        movzx cx, bl
+        rep movsw
+        pop di
+        pop si
+        pop cx
+        pop ax
+        ret
+
+; v_fill_row: blank row AH from column CL, BL cells, attribute BH.
+v_fill_row:
+        push ax
+        push cx
+        push di
+        mov al, ah
+        call v_rowcol
+        mov di, ax
+        movzx cx, bl
+        mov ah, bh
+        mov al, ' '
+        rep stosw
+        pop di
+        pop cx
+        pop ax
+        ret
+
+; ---- AH=08: read character and attribute at the cursor of page BH ---------
+v_read_char:
+        mov bl, bh
+        movzx si, bh
+        and si, 7
+        add si, si
+        mov dx, [si+BDA_CURPOS]
+        call v_cell
+        mov ax, 0xB800
+        mov es, ax
+        mov ax, [es:di]
+        mov [bp+R_AX], ax
+        ret
+
+; ---- AH=09/0A: write AL CX times at the cursor of page BH (no advance) ---
+; 09 also sets attribute BL. For COM1, a single character is echoed (and
+; remembered, so an immediately following teletype of the same character
+; at the same place is not echoed twice); runs of a non-blank character are
+; echoed up to a line's worth; blank fills are not echoed.
+v_write_char_attr:
+        mov ah, bl
+        mov bl, 1                   ; write the attribute too
+        jmp v_write_common
+v_write_char:
+        xor bl, bl
+v_write_common:
+        push bx
+        movzx si, bh
+        and si, 7
+        add si, si
+        mov dx, [si+BDA_CURPOS]
+        mov bl, bh
+        call v_cell
+        push ax
+        mov al, dh                  ; cells left on the page
+        mov ah, VCOLS
+        mul ah
+        add al, dl
+        adc ah, 0
+        mov si, VCOLS * VROWS
+        sub si, ax
+        pop ax
+        mov bx, 0xB800
+        mov es, bx
+        pop bx
+        push cx
+        cmp cx, si
+        jbe .cnt
+        mov cx, si
+.cnt:   jcxz .echo
+        test bl, bl
+        jz .charonly
+        rep stosw
+        jmp .echo
+.charonly:
+        stosb
+        inc di
+        loop .charonly
+.echo:  pop cx
+        cmp al, 0x20
+        jb .r
+        cmp al, 0x7F
+        jae .r
+        cmp cx, 1
+        jne .run
+        call tty_echo
+        mov es, [BDA_EBDA]
+        mov byte [es:E_W9_VALID], 1
+        mov [es:E_W9_CHAR], al
+        mov bl, [bp+R_BH]
+        mov [es:E_W9_PAGE], bl
+        mov [es:E_W9_POS], dx
+        ret
+.run:   cmp al, ' '
+        je .r
+        cmp cx, VCOLS
+        jbe .loop
+        mov cx, VCOLS
+.loop:  call tty_echo
+        loop .loop
+.r:     ret
+
+; ---- AH=0E: teletype output of AL on the active page ----------------------
+v_teletype:
+        mov bl, [BDA_VPAGE]
+        call v_tty
+        mov es, [BDA_EBDA]
+        cmp byte [es:E_W9_VALID], 0
+        je .echo
+        mov byte [es:E_W9_VALID], 0
+        cmp al, [es:E_W9_CHAR]
+        jne .echo
+        cmp bl, [es:E_W9_PAGE]
+        jne .echo
+        cmp dx, [es:E_W9_POS]       ; v_tty left the old position in DX
+        je .r
+.echo:  call tty_echo
+.r:     ret
+
+; v_tty: AL = character, BL = page. Interprets BEL, BS, LF and CR, writes
+; other characters keeping the cell's attribute, wraps and scrolls.
+; Returns DX = the cursor position before the character.
+; Preserves AX, BX.
+v_tty:
+        push ax
+        push cx
+        push si
+        push di
+        push es
+        mov cx, 0xB800
+        mov es, cx
+        movzx si, bl
+        and si, 7
+        add si, si
+        mov dx, [fs:si+BDA_CURPOS]
+        push dx
+        cmp al, 0x0D
+        je .cr
+        cmp al, 0x0A
+        je .lf
+        cmp al, 0x08
+        je .bs
+        cmp al, 0x07
+        je .store                   ; bell: nothing to draw
+        call v_cell
+        mov [es:di], al
+        inc dl
+        cmp dl, VCOLS
+        jb .store
+        xor dl, dl
+.lf:    inc dh
+        cmp dh, VROWS - 1
+        jbe .store
+        mov dh, VROWS - 1
+        call v_scroll_page
+        jmp .store
+.cr:    xor dl, dl
+        jmp .store
+.bs:    test dl, dl
+        jz .store
+        dec dl
+.store: mov [fs:si+BDA_CURPOS], dx
+        cmp bl, [fs:BDA_VPAGE]
+        jne .nosync
+        call v_sync_cursor
+.nosync:
+        pop dx
+        pop es
+        pop di
+        pop si
+        pop cx
+        pop ax
+        ret
+
+; v_scroll_page: scroll page BL up one line; the new bottom line takes the
+; attribute of the cell at the cursor (DH = last row, DL = column).
+; ES = B800.
+v_scroll_page:
+        push ax
+        push cx
+        push si
+        push di
+        push ds
+        call v_cell
+        mov ah, [es:di+1]
+        movzx di, bl
+        and di, 7
+        shl di, 12
+        mov si, di
+        add si, VCOLS * 2
+        push es
+        pop ds
+        mov cx, VCOLS * (VROWS - 1)
+        rep movsw
+        mov al, ' '
+        mov cx, VCOLS
+        rep stosw
+        pop ds
+        pop di
+        pop si
+        pop cx
+        pop ax
+        ret
+
+; ---- AH=0F: current mode -> AL = mode, AH = columns, BH = active page -----
+v_get_mode:
+        mov al, [BDA_VMODE]
+        mov ah, [BDA_VCOLS]
+        mov [bp+R_AX], ax
+        mov al, [BDA_VPAGE]
+        mov [bp+R_BH], al
+        ret
+
+; ---- AH=11: character generator: only the information call (AL=30h) ------
+v_font:
+        cmp al, 0x30
+        jne .r
+        mov word [bp+R_CX], 16      ; character height
+        mov al, [BDA_VROWS]
+        mov [bp+R_DL], al
+        mov word [bp+R_ES], 0       ; no font tables in this BIOS
+        mov word [bp+R_BP], 0
+.r:     ret
+
+; ---- AH=12: alternate select: EGA/VGA information (BL=10h) ---------------
+v_alt_select:
+        cmp bl, 0x10
+        jne .other
+        mov word [bp+R_BX], 0x0003  ; colour, 256 KiB
+        mov word [bp+R_CX], 0x0009  ; feature bits 0, switches 9
+        ret
+.other: cmp bl, 0x30
+        jb .r
+        mov byte [bp+R_AL], 0x12    ; "function supported"
+.r:     ret
+
+; ---- AH=1A: display combination: VGA with colour display ------------------
+v_display_combination:
+        cmp al, 1
+        ja .r
+        mov byte [bp+R_AL], 0x1A
+        test al, al
+        jnz .r
+        mov word [bp+R_BX], 0x0008
+.r:     ret
+
+; ---- AH=13: write string ---------------------------------------------------
+; AL bit 0 = move the cursor, bit 1 = string holds char/attribute pairs;
+; BH = page, BL = attribute, CX = length, DH/DL = position, ES:BP = string.
+v_write_string:
+        movzx si, bh
+        and si, 7
+        add si, si
+        push word [si+BDA_CURPOS]   ; to restore when AL bit 0 is clear
+        push si
+        mov [si+BDA_CURPOS], dx
+        mov gs, [bp+R_ES]
+        mov di, [bp+R_BP]
+        mov ah, bl                  ; default attribute
+        mov bl, bh                  ; page
+        jcxz .end
+.next:  push ax
+        mov al, [gs:di]
+        inc di
+        test byte [bp+R_AL], 2
+        jz .attr
+        mov ah, [gs:di]
+        inc di
+.attr:  cmp al, 0x0D
+        je .ctl
+        cmp al, 0x0A
+        je .ctl
+        cmp al, 0x08
+        je .ctl
+        cmp al, 0x07
+        je .ctl
+        push di
+        push es
+        mov dx, [si+BDA_CURPOS]
+        call v_cell
+        push word 0xB800
+        pop es
+        mov [es:di+1], ah           ; attribute first; v_tty writes the char
+        pop es
+        pop di
+.ctl:   call v_tty
+        call tty_echo
+        pop ax
+        loop .next
+.end:   pop si
+        pop dx
+        test byte [bp+R_AL], 1
+        jnz .r
+        mov [si+BDA_CURPOS], dx
+        call v_sync_cursor
+.r:     ret

@@ -4,7 +4,8 @@
 
 use crane86_cpu::Platform;
 use crane86_devices::{
-    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, Pit8254, PortDevice, PostPort, SystemControlPortA, Uart16550,
+    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, Pit8254, PortDevice, PostPort,
+    SystemControlPortA, Uart16550,
 };
 use std::time::Instant;
 
@@ -108,7 +109,11 @@ impl Board {
     /// Nanoseconds of virtual time until a device next has something to do.
     pub fn ns_until_next_event(&self) -> Option<u64> {
         let now = self.clock.now_ns();
-        [self.cmos.next_deadline(), self.pit.next_deadline()].into_iter().flatten().min().map(|t| t.saturating_sub(now))
+        [self.cmos.next_deadline(), self.pit.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.saturating_sub(now))
     }
 
     /// A timer deadline has passed (checked at block boundaries, cheaply).
@@ -119,7 +124,10 @@ impl Board {
         }
         self.next_check = 64;
         let now = self.clock.now_ns();
-        [self.pit.next_deadline(), self.cmos.next_deadline()].into_iter().flatten().any(|t| t <= now)
+        [self.pit.next_deadline(), self.cmos.next_deadline()]
+            .into_iter()
+            .flatten()
+            .any(|t| t <= now)
     }
 
     /// Forwards device IRQ outputs to the interrupt controller (ISA wiring).
@@ -163,7 +171,9 @@ impl Platform for Board {
         let now = self.clock.now_ns();
         match port {
             0x3F8..=0x3FF => self.com1.port_write(port, size, value, now),
-            0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_write(port, size, value, now),
+            0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => {
+                self.pic.port_write(port, size, value, now)
+            }
             0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_write(port, size, value, now),
             0x40..=0x43 | 0x61 => {
                 self.pit.port_write(port, size, value, now);

@@ -83,9 +83,13 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     for a in args {
         if !expecting_value && a.starts_with('-') && !a.starts_with("--") && a.len() > 2 {
             let name = a[1..].split('=').next().unwrap_or("");
-            if LONG.contains(&name) {
+            // Unknown QEMU-style options are doubled too, so the error names
+            // the whole option rather than its first letter.
+            if LONG.contains(&name) || name.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 out.push(format!("-{a}"));
-                expecting_value = !a.contains('=') && !matches!(name, "nographic" | "no-reboot");
+                expecting_value = LONG.contains(&name)
+                    && !a.contains('=')
+                    && !matches!(name, "nographic" | "no-reboot");
                 continue;
             }
         }

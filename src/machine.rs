@@ -6,7 +6,9 @@ use crate::board::{Board, BoardRequest};
 use crate::config::{Config, SerialTarget};
 use anyhow::{Context, Result};
 use crane86_cpu::{Cpu, Exit};
-use crane86_devices::{BlockBackend, DebugCon, FileDisk, IsaDebugExit, Mc146818, MemDisk, Sink, Uart16550};
+use crane86_devices::{
+    BlockBackend, DebugCon, FileDisk, IsaDebugExit, Mc146818, MemDisk, Sink, Uart16550,
+};
 use crane86_mmu::PhysMem;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -143,7 +145,11 @@ impl Machine {
                         break Outcome::Exit(0);
                     }
                     // Sleep until the next timer event (or briefly, for input).
-                    let ns = self.board.ns_until_next_event().unwrap_or(1_000_000).min(1_000_000);
+                    let ns = self
+                        .board
+                        .ns_until_next_event()
+                        .unwrap_or(1_000_000)
+                        .min(1_000_000);
                     if ns > 0 {
                         std::thread::sleep(Duration::from_nanos(ns));
                     }

@@ -1,0 +1,172 @@
+//! The `crane86` binary end to end: the built-in demo boots, QEMU-style
+//! command lines work, and bad input ends with one line and status 2.
+
+use std::process::{Command, Output};
+
+fn crane86(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crane86"))
+        .args(args)
+        .output()
+        .expect("run crane86")
+}
+
+fn stderr_line(o: &Output) -> String {
+    let s = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(
+        s.lines().count(),
+        1,
+        "exactly one line on stderr, got {s:?}"
+    );
+    s
+}
+
+fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("crane86-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn default_run_boots_the_demo_to_its_end() {
+    let o = crane86(&["-serial", "stdio"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("crane86 BIOS"), "BIOS banner missing: {out}");
+    assert!(out.contains("crane86 demo"), "demo banner missing: {out}");
+    assert!(out.contains("Demo finished."), "demo did not finish: {out}");
+    // The E820 map the demo prints comes from our BIOS and the -m size.
+    assert!(
+        out.contains("0000000000100000-0000000007FFFFFF usable"),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn memory_size_reaches_the_guest() {
+    let o = crane86(&["-m", "64"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("0000000000100000-0000000003FFFFFF usable"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_option_is_one_line_and_status_2() {
+    let o = crane86(&["-frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("-frobnicate"));
+}
+
+#[test]
+fn missing_empty_and_misshapen_bios_images() {
+    let o = crane86(&["-bios", "/nonexistent/bios.bin"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("/nonexistent/bios.bin"));
+    let empty = tmp("empty.bin", b"");
+    let o = crane86(&["-bios", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("empty"));
+    let odd = tmp("odd.bin", &[0u8; 1000]);
+    let o = crane86(&["-bios", odd.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("64 KiB"));
+    let big = tmp("big.bin", &vec![0u8; 17 << 20]);
+    let o = crane86(&["-bios", big.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("16 MiB"));
+}
+
+#[test]
+fn bad_memory_sizes() {
+    for m in ["512K", "100G", "lots"] {
+        let o = crane86(&["-m", m]);
+        assert_eq!(o.status.code(), Some(2), "-m {m}");
+        stderr_line(&o);
+    }
+}
+
+#[test]
+fn bad_devices_and_disks() {
+    for args in [
+        &["-device", "e1000"][..],
+        &["-serial", "tcp:1234"],
+        &["-hda", "/nonexistent/disk.img"],
+        &["-monitor", "stdio"],
+    ] {
+        let o = crane86(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        stderr_line(&o);
+    }
+    let empty = tmp("empty.img", b"");
+    let o = crane86(&["-hda", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_line(&o).contains("empty"));
+}
+
+/// A 64 KiB ROM whose reset vector jumps to `code` placed at F000:0000.
+fn rom_with(code: &[u8]) -> Vec<u8> {
+    let mut rom = vec![0xF4u8; 0x10000];
+    rom[..code.len()].copy_from_slice(code);
+    // F000:FFF0: jmp far F000:0000
+    rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+    rom
+}
+
+#[test]
+fn isa_debug_exit_status_follows_qemu() {
+    // mov al, 0x21; out 0xf4, al  →  status (0x21 << 1) | 1 = 0x43.
+    let rom = tmp("exit.bin", &rom_with(&[0xB0, 0x21, 0xE6, 0xF4, 0xFA, 0xF4]));
+    let o = crane86(&[
+        "-bios",
+        rom.to_str().unwrap(),
+        "-nographic",
+        "-serial",
+        "stdio",
+        "-monitor",
+        "none",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]);
+    assert_eq!(o.status.code(), Some(0x43));
+}
+
+#[test]
+fn unimplemented_instruction_names_cs_eip_and_bytes() {
+    // 0F 0B is UD2 (a guest #UD, not ours); use an x87 op we do not model
+    // yet with CR0.EM clear: FSIN (D9 FE).
+    let rom = tmp("fsin.bin", &rom_with(&[0x90, 0xD9, 0xFE]));
+    let o = crane86(&["-bios", rom.to_str().unwrap(), "-nographic"]);
+    assert_eq!(o.status.code(), Some(4));
+    let line = stderr_line(&o);
+    assert!(line.contains("f000:00000001"), "{line}");
+    assert!(line.contains("d9 fe"), "{line}");
+}
+
+#[test]
+fn triple_fault_with_no_reboot_stops() {
+    // lidt with a zero limit, then int3: #GP → #DF → triple fault.
+    let mut code = vec![0x0F, 0x01, 0x1E, 0x10, 0x00]; // lidt [0x0010] (DS=0: zeros in RAM)
+    code.extend_from_slice(&[0xCC]);
+    let rom = tmp("triple.bin", &rom_with(&code));
+    let o = crane86(&["-bios", rom.to_str().unwrap(), "-nographic", "-no-reboot"]);
+    assert_eq!(o.status.code(), Some(4));
+    let line = stderr_line(&o);
+    assert!(line.contains("triple fault"), "{line}");
+    assert!(line.contains("f000:"), "{line}");
+}
+
+#[test]
+fn serial_to_file() {
+    let dir = std::env::temp_dir().join(format!("crane86-cli-ser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("com1.log");
+    let spec = format!("file:{}", log.display());
+    let o = crane86(&["-serial", &spec]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("Demo finished."));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("Demo finished."));
+}

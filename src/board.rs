@@ -9,19 +9,53 @@ use crane86_devices::{
 };
 use std::time::Instant;
 
-/// The board's virtual clock (ns): host time by default.
+/// The board's virtual clock in nanoseconds, the one time base of every
+/// device. By default it follows the host's monotonic clock; with
+/// `-icount shift=N` it advances 2^N ns per guest instruction (plus the time
+/// skipped while the CPU idles in HLT), so runs repeat exactly.
 pub struct Clock {
     start: Instant,
+    icount_shift: Option<u32>,
+    icount: u64,
+    skipped_ns: u64,
 }
 
 impl Clock {
-    pub fn new() -> Self {
+    pub fn host() -> Self {
         Clock {
             start: Instant::now(),
+            icount_shift: None,
+            icount: 0,
+            skipped_ns: 0,
         }
     }
+
+    pub fn instruction_counted(shift: u32) -> Self {
+        Clock {
+            icount_shift: Some(shift),
+            ..Self::host()
+        }
+    }
+
     pub fn now_ns(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
+        match self.icount_shift {
+            None => self.start.elapsed().as_nanos() as u64,
+            Some(s) => (self.icount << s) + self.skipped_ns,
+        }
+    }
+
+    pub fn is_instruction_counted(&self) -> bool {
+        self.icount_shift.is_some()
+    }
+
+    /// Guest instructions retired so far (used in instruction-counted mode).
+    pub fn set_icount(&mut self, n: u64) {
+        self.icount = n;
+    }
+
+    /// Instruction-counted mode: an idle CPU lets virtual time jump ahead.
+    pub fn skip(&mut self, ns: u64) {
+        self.skipped_ns += ns;
     }
 }
 
@@ -53,13 +87,14 @@ pub struct Board {
 
 impl Board {
     pub fn new(
+        clock: Clock,
         com1: Uart16550,
         debugcon: DebugCon,
         cmos: Mc146818,
         debug_exit: Option<IsaDebugExit>,
     ) -> Self {
         Board {
-            clock: Clock::new(),
+            clock,
             com1,
             debugcon,
             post: PostPort::new(),

@@ -56,6 +56,11 @@ pub struct Cli {
     #[arg(long, value_name = "SPEC")]
     pub drive: Vec<String>,
 
+    /// Deterministic time: `shift=N` advances the virtual clock 2^N ns per
+    /// guest instruction (QEMU's spelling); `auto` follows the host clock.
+    #[arg(long, value_name = "shift=N")]
+    pub icount: Option<String>,
+
     /// Print statistics to stderr at exit (QEMU's -d, here: `stats`).
     #[arg(short = 'd', value_name = "ITEMS")]
     pub debug: Option<String>,

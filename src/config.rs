@@ -21,6 +21,8 @@ pub struct Config {
     pub no_reboot: bool,
     pub stats: bool,
     pub debugcon_stderr: bool,
+    /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
+    pub icount_shift: Option<u32>,
     /// Raw image of the primary master disk, if any.
     pub disk: Option<DiskConfig>,
 }
@@ -143,6 +145,24 @@ impl Config {
                 builtin: Some(crane86_firmware::DEMO_DISK),
             });
         }
+        let icount_shift = match cli.icount.as_deref() {
+            None => None,
+            Some(spec) => {
+                let mut shift = None;
+                for p in spec.split(',') {
+                    let v = p.strip_prefix("shift=").unwrap_or(p);
+                    match v {
+                        // "auto" adapts to the host's speed: that is the host clock.
+                        "auto" => shift = None,
+                        n => match n.parse::<u32>() {
+                            Ok(n) if n <= 10 => shift = Some(n),
+                            _ => bail!("-icount {spec}: shift must be 0..=10 or auto"),
+                        },
+                    }
+                }
+                shift
+            }
+        };
         let debug = cli.debug.as_deref().unwrap_or("");
         Ok(Config {
             ram_bytes,
@@ -152,6 +172,7 @@ impl Config {
             no_reboot: cli.no_reboot,
             stats: debug.split(',').any(|d| d == "stats"),
             debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
+            icount_shift,
             disk,
         })
     }

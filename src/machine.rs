@@ -2,7 +2,7 @@
 //! configuration, and runs the vCPU loop, handling what the CPU and the
 //! board report (halts, resets, exits, guest errors).
 
-use crate::board::{Board, BoardRequest};
+use crate::board::{Board, BoardRequest, Clock};
 use crate::config::{Config, SerialTarget};
 use anyhow::{Context, Result};
 use crane86_cpu::{Cpu, Exit};
@@ -74,7 +74,11 @@ impl Machine {
         let debug_exit = cfg
             .debug_exit
             .map(|(base, size)| IsaDebugExit::new(base, size));
-        let mut board = Board::new(com1, debugcon, cmos, debug_exit);
+        let clock = match cfg.icount_shift {
+            Some(shift) => Clock::instruction_counted(shift),
+            None => Clock::host(),
+        };
+        let mut board = Board::new(clock, com1, debugcon, cmos, debug_exit);
         if let Some(d) = &cfg.disk {
             let backend: Box<dyn BlockBackend> = match (&d.path, d.builtin) {
                 (_, Some(img)) => Box::new(MemDisk::new_read_only(img.to_vec())),
@@ -119,8 +123,10 @@ impl Machine {
                     self.board.com1.push_input(&bytes);
                 }
             }
+            self.board.clock.set_icount(self.cpu.icount);
             self.board.tick();
             let exit = self.cpu.run(&mut self.mem, &mut self.board, 20_000);
+            self.board.clock.set_icount(self.cpu.icount);
             if let Some(req) = self.board.take_request() {
                 match req {
                     BoardRequest::Exit(code) => break Outcome::Exit(code),
@@ -144,13 +150,17 @@ impl Machine {
                         );
                         break Outcome::Exit(0);
                     }
-                    // Sleep until the next timer event (or briefly, for input).
-                    let ns = self
-                        .board
-                        .ns_until_next_event()
-                        .unwrap_or(1_000_000)
-                        .min(1_000_000);
-                    if ns > 0 {
+                    // Idle until the next timer event (or briefly, for input).
+                    let next = self.board.ns_until_next_event();
+                    let ns = next.unwrap_or(1_000_000).min(1_000_000);
+                    if self.board.clock.is_instruction_counted() {
+                        // Virtual time jumps ahead; the host waits only when
+                        // nothing is scheduled (the guest waits for input).
+                        self.board.clock.skip(ns.max(1));
+                        if next.is_none() {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                    } else if ns > 0 {
                         std::thread::sleep(Duration::from_nanos(ns));
                     }
                 }

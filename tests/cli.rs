@@ -170,3 +170,42 @@ fn serial_to_file() {
     assert!(text.contains("Demo finished."));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("Demo finished."));
 }
+
+#[test]
+fn icount_makes_timer_reads_repeat_exactly() {
+    // Program PIT channel 0 (mode 2, count 65536), spin 5000 LOOPs, latch
+    // and read the count, send both bytes to COM1, exit.
+    let code = [
+        0xB0, 0x34, 0xE6, 0x43, // mov al,34h; out 43h,al
+        0xB0, 0x00, 0xE6, 0x40, 0xE6, 0x40, // count 0 = 65536
+        0xB9, 0x88, 0x13, 0xE2, 0xFE, // mov cx,5000; loop $
+        0xB0, 0x00, 0xE6, 0x43, // latch channel 0
+        0xBA, 0xF8, 0x03, // mov dx,3F8h
+        0xE4, 0x40, 0xEE, // in al,40h; out dx,al
+        0xE4, 0x40, 0xEE, // in al,40h; out dx,al
+        0xB0, 0x00, 0xE6, 0xF4, // exit
+    ];
+    let rom = tmp("pit.bin", &rom_with(&code));
+    let run = || {
+        let o = crane86(&[
+            "-bios",
+            rom.to_str().unwrap(),
+            "-nographic",
+            "-icount",
+            "shift=0",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        o.stdout
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b, "same guest, same clock reading");
+    // ~5000 instructions at 1 ns each is about 6 PIT clocks (1.193182 MHz).
+    let count = u16::from_le_bytes([a[0], a[1]]) as u32;
+    assert!(
+        (65536 - 20..65536).contains(&count) || count == 0,
+        "count {count:#x}"
+    );
+}

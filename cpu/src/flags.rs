@@ -12,7 +12,7 @@ static PARITY: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        if (i as u8).count_ones() % 2 == 0 {
+        if (i as u8).count_ones().is_multiple_of(2) {
             t[i] = PF as u8;
         }
         i += 1;

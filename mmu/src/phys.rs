@@ -71,7 +71,7 @@ impl PhysMem {
         if rom.len() > MAX_ROM {
             return Err(MemError::RomTooLarge(rom.len()));
         }
-        if rom.len() % 0x10000 != 0 {
+        if !rom.len().is_multiple_of(0x10000) {
             return Err(MemError::RomSize(rom.len()));
         }
         let ram = MmapMut::map_anon(ram_size as usize).map_err(|e| MemError::Map(ram_size, e))?;
@@ -264,7 +264,7 @@ impl PhysMem {
     /// plain read-compare-write.
     pub fn cmpxchg_u32(&mut self, addr: u64, expected: u32, new: u32) -> u32 {
         let addr = self.a20(addr);
-        if self.is_plain_ram(addr) && addr % 4 == 0 && addr + 3 < self.ram_size {
+        if self.is_plain_ram(addr) && addr.is_multiple_of(4) && addr + 3 < self.ram_size {
             let p = self.ram[addr as usize..].as_mut_ptr() as *mut u32;
             // SAFETY: p is 4-aligned and inside the mapping; AtomicU32 has
             // the same layout as u32.

@@ -4,6 +4,8 @@ mod board;
 mod cli;
 mod config;
 mod machine;
+mod screenshot;
+mod window;
 
 use clap::Parser;
 use std::process::ExitCode;

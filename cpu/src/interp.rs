@@ -1295,9 +1295,37 @@ pub fn execute(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
             }
             return Err(Exception::Unimplemented);
         }
+        // Instructions of later CPUs (MMX, SSE, AVX, 3DNow!, ...) do not
+        // exist on the P6 we model: #UD, as on a Pentium Pro.
+        _ if !p6_instruction(i) => return Err(Exception::ud()),
         _ => return Err(Exception::Unimplemented),
     }
     Ok(())
+}
+
+/// Whether the instruction exists on the processor we claim to be.
+fn p6_instruction(i: &Instruction) -> bool {
+    use iced_x86::CpuidFeature as F;
+    i.cpuid_features().iter().all(|f| {
+        matches!(
+            f,
+            F::INTEL8086
+                | F::INTEL186
+                | F::INTEL286
+                | F::INTEL386
+                | F::INTEL486
+                | F::CPUID
+                | F::CMOV
+                | F::CX8
+                | F::FPU
+                | F::FPU287
+                | F::FPU387
+                | F::MSR
+                | F::MULTIBYTENOP
+                | F::PAUSE
+                | F::TSC
+        )
+    })
 }
 
 /// x87 escape opcodes D8–DF (iced gives two-byte forms like D9D0 as one value).

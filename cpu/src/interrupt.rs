@@ -204,8 +204,8 @@ impl Exec<'_> {
         if off + sz * 2 - 1 > self.s.tr.limit {
             return Err(Exception::ts(tr_err));
         }
-        let esp = self.read_sys(self.s.tr.base + off, sz as u8)?;
-        let ss_sel = self.read_sys(self.s.tr.base + off + sz, 2)? as u16;
+        let esp = self.read_sys(self.s.tr.base.wrapping_add(off), sz as u8)?;
+        let ss_sel = self.read_sys(self.s.tr.base.wrapping_add(off + sz), 2)? as u16;
         let err = self.sel_err(ss_sel);
         if ss_sel & !3 == 0 {
             return Err(Exception::ts(self.ext));

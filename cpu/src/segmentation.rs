@@ -131,8 +131,8 @@ impl Exec<'_> {
     pub fn set_accessed(&mut self, sel: u16, d: Descriptor) -> Result<()> {
         if d.is_segment() && d.0 & (1 << 40) == 0 {
             if let Some(addr) = self.desc_addr(sel) {
-                let b = self.read_sys(addr + 5, 1)?;
-                self.write_sys(addr + 5, 1, b | 1)?;
+                let b = self.read_sys(addr.wrapping_add(5), 1)?;
+                self.write_sys(addr.wrapping_add(5), 1, b | 1)?;
             }
         }
         Ok(())

@@ -12,25 +12,33 @@
 //! - time-driven devices have `tick(now_ns)` and `next_deadline()`, in the
 //!   board's virtual nanoseconds.
 
+pub mod acpi_pm;
 pub mod ata;
 pub mod cmos;
 pub mod debug_exit;
 pub mod debugcon;
+pub mod i8042;
+pub mod pci;
 pub mod pic8259;
 pub mod pit8254;
 pub mod port92;
 pub mod post;
 pub mod uart16550;
+pub mod vga;
 
+pub use acpi_pm::AcpiPm;
 pub use ata::{AtaChannel, BlockBackend, FileDisk, MemDisk};
 pub use cmos::Mc146818;
 pub use debug_exit::IsaDebugExit;
 pub use debugcon::DebugCon;
+pub use i8042::{Key, I8042};
+pub use pci::{PciBus, PciFunction};
 pub use pic8259::Pic8259Pair;
 pub use pit8254::Pit8254;
 pub use port92::SystemControlPortA;
 pub use post::PostPort;
 pub use uart16550::Uart16550;
+pub use vga::{Frame, Vga};
 
 /// Where a character device sends its output (a terminal, a log file...).
 pub type Sink = Box<dyn std::io::Write + Send>;

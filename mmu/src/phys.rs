@@ -46,6 +46,11 @@ pub struct PhysMem {
     rom: Vec<u8>,
     /// First physical address of the BIOS alias below 1 MiB.
     rom_low_start: u64,
+    /// RAM below 1 MiB ends here for the fast path: the lower of the BIOS
+    /// alias and any MMIO window registered there (the VGA hole).
+    low_ram_end: u64,
+    /// An MMIO window below 1 MiB that shadows RAM (0xA0000–0xBFFFF).
+    hole: (u64, u64),
     a20_mask: u64,
     mmio: Vec<MmioRegion>,
     /// One flag per 4 KiB RAM page: set while decoded code from that page is cached.
@@ -81,6 +86,8 @@ impl PhysMem {
             ram_size,
             rom: rom.to_vec(),
             rom_low_start: 0x10_0000 - low,
+            low_ram_end: 0x10_0000 - low,
+            hole: (0, 0),
             a20_mask: u64::MAX,
             mmio: Vec::new(),
             code_pages: vec![0; (ram_size >> PAGE_SHIFT) as usize + 1],
@@ -107,12 +114,15 @@ impl PhysMem {
         addr & self.a20_mask
     }
 
+    /// Registers a device region. A region below 1 MiB (the VGA window)
+    /// takes precedence over the RAM underneath it, as on a PC.
     pub fn add_mmio(&mut self, start: u64, len: u64, handler: Box<dyn MmioHandler>) {
-        self.mmio.push(MmioRegion {
-            start,
-            len,
-            handler,
-        });
+        if start < 0x10_0000 {
+            let (lo, hi) = if self.hole == (0, 0) { (start, start + len) } else { (self.hole.0.min(start), self.hole.1.max(start + len)) };
+            self.hole = (lo, hi);
+            self.low_ram_end = self.low_ram_end.min(lo);
+        }
+        self.mmio.push(MmioRegion { start, len, handler });
     }
 
     /// Host slice of guest RAM, for loaders and DMA-like device access.
@@ -138,7 +148,9 @@ impl PhysMem {
 
     #[inline]
     fn is_plain_ram(&self, addr: u64) -> bool {
-        addr < self.ram_size && !(self.rom_low_start..0x10_0000).contains(&addr)
+        addr < self.ram_size
+            && !(self.rom_low_start..0x10_0000).contains(&addr)
+            && !(self.hole.0..self.hole.1).contains(&addr)
     }
 
     #[inline]
@@ -182,7 +194,7 @@ impl PhysMem {
     fn ram_span(&self, addr: u64, end: u64) -> bool {
         (addr ^ end) >> PAGE_SHIFT == 0
             && end < self.ram_size
-            && (end < self.rom_low_start || addr >= 0x10_0000)
+            && (end < self.low_ram_end || addr >= 0x10_0000)
     }
 
     /// Little-endian read of 1, 2, 4 or 8 bytes at a physical address.
@@ -418,6 +430,32 @@ mod tests {
         // The mark is consumed: a second write reports nothing.
         m.write(0x5123, 1, 9);
         assert!(!m.code_written());
+    }
+
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<(u64, u8, u64)>>>);
+    impl MmioHandler for Recorder {
+        fn mmio_read(&mut self, offset: u64, _size: u8) -> u64 {
+            offset ^ 0x55
+        }
+        fn mmio_write(&mut self, offset: u64, size: u8, value: u64) {
+            self.0.lock().unwrap().push((offset, size, value));
+        }
+    }
+
+    #[test]
+    fn mmio_window_below_1m_shadows_ram() {
+        let mut m = PhysMem::new(4 << 20, &rom64k()).unwrap();
+        m.write(0x9FFFC, 4, 0x1234_5678);
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        m.add_mmio(0xA0000, 0x20000, Box::new(Recorder(log.clone())));
+        m.write(0xB8000, 2, 0x0741);
+        assert_eq!(log.lock().unwrap()[0], (0x18000, 2, 0x0741));
+        assert_eq!(m.read(0xA0010, 1), 0x10 ^ 0x55);
+        // RAM just below the hole and above it is untouched.
+        assert_eq!(m.read(0x9FFFC, 4), 0x1234_5678);
+        m.write(0xC0000, 1, 9);
+        assert_eq!(m.read(0xC0000, 1), 9);
+        assert_eq!(log.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -3,10 +3,14 @@
 //! the device that decodes them, as the ISA bus does.
 
 use crane86_cpu::Platform;
+use crane86_devices::acpi_pm::ACPI_PM_BASE;
+use crane86_devices::pci::DEFAULT_LFB_BASE;
 use crane86_devices::{
-    AtaChannel, DebugCon, IsaDebugExit, Mc146818, Pic8259Pair, Pit8254, PortDevice, PostPort,
-    SystemControlPortA, Uart16550,
+    AcpiPm, AtaChannel, DebugCon, IsaDebugExit, Mc146818, PciBus, Pic8259Pair, Pit8254, PortDevice,
+    PostPort, SystemControlPortA, Uart16550, Vga, I8042,
 };
+use crane86_mmu::MmioHandler;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The board's virtual clock in nanoseconds, the one time base of every
@@ -64,9 +68,55 @@ impl Clock {
 pub enum BoardRequest {
     /// isa-debug-exit: end the process with this status.
     Exit(i32),
-    /// A reset through port 0x92 (or later 0xCF9 / the i8042).
+    /// ACPI soft-off (S5): the machine powers down.
+    PowerOff,
+    /// A reset through port 0x92, 0xCF9 or the i8042.
     Reset,
 }
+
+/// The VGA device is reached through ports (the board) and through memory
+/// (the MMIO windows below), so it is shared.
+pub type SharedVga = Arc<Mutex<Vga>>;
+
+/// The legacy VGA window 0xA0000–0xBFFFF.
+pub struct VgaWindow(pub SharedVga);
+
+impl MmioHandler for VgaWindow {
+    fn mmio_read(&mut self, offset: u64, size: u8) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .mem_read(offset, size)
+    }
+    fn mmio_write(&mut self, offset: u64, size: u8, value: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .mem_write(offset, size, value)
+    }
+}
+
+/// The Bochs VBE linear framebuffer (PCI BAR0 of the VGA function).
+pub struct VgaLfb(pub SharedVga);
+
+impl MmioHandler for VgaLfb {
+    fn mmio_read(&mut self, offset: u64, size: u8) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lfb_read(offset, size)
+    }
+    fn mmio_write(&mut self, offset: u64, size: u8, value: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lfb_write(offset, size, value)
+    }
+}
+
+/// Where the linear framebuffer sits (the PCI BAR is fixed there).
+pub const LFB_BASE: u64 = DEFAULT_LFB_BASE as u64;
+pub const LFB_SIZE: u64 = 16 << 20;
 
 pub struct Board {
     pub clock: Clock,
@@ -78,7 +128,12 @@ pub struct Board {
     pub pic: Pic8259Pair,
     pub pit: Pit8254,
     pub ide0: AtaChannel,
+    pub kbd: I8042,
+    pub pci: PciBus,
+    pub acpi: AcpiPm,
+    pub vga: SharedVga,
     pub debug_exit: Option<IsaDebugExit>,
+    a20: bool,
     a20_change: Option<bool>,
     /// Block boundaries left before the timers are looked at again.
     next_check: u32,
@@ -103,7 +158,12 @@ impl Board {
             pic: Pic8259Pair::new(),
             pit: Pit8254::new(),
             ide0: AtaChannel::primary(),
+            kbd: I8042::new(),
+            pci: PciBus::i440fx(DEFAULT_LFB_BASE),
+            acpi: AcpiPm::new(ACPI_PM_BASE, false),
+            vga: Arc::new(Mutex::new(Vga::new())),
             debug_exit,
+            a20: true,
             a20_change: None,
             next_check: 0,
             request: None,
@@ -114,13 +174,16 @@ impl Board {
         self.request.take()
     }
 
-    /// Machine reset: devices back to their power-on state.
+    /// Machine reset: devices back to their power-on state. (The keyboard
+    /// controller keeps running through a CPU reset, as on a PC.)
     pub fn reset(&mut self) {
         self.com1.reset();
         self.port92.reset();
         self.pic.reset();
         self.pit.reset();
         self.ide0.reset();
+        self.vga.lock().unwrap_or_else(|p| p.into_inner()).reset();
+        self.a20 = true;
         self.a20_change = None;
     }
 
@@ -128,6 +191,8 @@ impl Board {
     pub fn tick(&mut self) {
         let now = self.clock.now_ns();
         self.cmos.tick(now);
+        self.kbd.tick(now);
+        self.acpi.tick(now);
         self.tick_pit(now);
         self.update_irqs();
     }
@@ -141,10 +206,19 @@ impl Board {
         self.pic.set_irq(0, self.pit.irq_level(now));
     }
 
+    fn deadlines(&self) -> [Option<u64>; 4] {
+        [
+            self.cmos.next_deadline(),
+            self.pit.next_deadline(),
+            self.kbd.next_deadline(),
+            self.acpi.next_deadline(),
+        ]
+    }
+
     /// Nanoseconds of virtual time until a device next has something to do.
     pub fn ns_until_next_event(&self) -> Option<u64> {
         let now = self.clock.now_ns();
-        [self.cmos.next_deadline(), self.pit.next_deadline()]
+        self.deadlines()
             .into_iter()
             .flatten()
             .min()
@@ -152,30 +226,58 @@ impl Board {
     }
 
     /// A timer deadline has passed (checked at block boundaries, cheaply).
-    fn pit_due(&mut self) -> bool {
+    fn timers_due(&mut self) -> bool {
         self.next_check = self.next_check.saturating_sub(1);
         if self.next_check > 0 {
             return false;
         }
         self.next_check = 64;
         let now = self.clock.now_ns();
-        [self.pit.next_deadline(), self.cmos.next_deadline()]
-            .into_iter()
-            .flatten()
-            .any(|t| t <= now)
+        self.deadlines().into_iter().flatten().any(|t| t <= now)
     }
 
     /// Forwards device IRQ outputs to the interrupt controller (ISA wiring).
     fn update_irqs(&mut self) {
+        self.pic.set_irq(1, self.kbd.irq1_level());
         self.pic.set_irq(4, self.com1.irq_level());
         self.pic.set_irq(8, self.cmos.irq_level());
+        self.pic.set_irq(9, self.acpi.irq_level());
+        self.pic.set_irq(12, self.kbd.irq12_level());
         self.pic.set_irq(14, self.ide0.irq_level());
+    }
+
+    /// The A20 gate is open when port 0x92 or the i8042 output port opens it.
+    fn update_a20(&mut self) {
+        let on = self.port92.a20_enabled() || self.kbd.a20_enabled();
+        if on != self.a20 {
+            self.a20 = on;
+            self.a20_change = Some(on);
+        }
+    }
+
+    fn collect_requests(&mut self) {
+        if self.port92.take_reset_request()
+            | self.kbd.take_reset_request()
+            | self.pci.take_reset_request()
+        {
+            self.request = Some(BoardRequest::Reset);
+        }
+        if self.acpi.take_poweroff_request() {
+            self.request = Some(BoardRequest::PowerOff);
+        }
+        if let Some(base) = self.pci.pm_io_base() {
+            self.acpi.set_base(base);
+        }
     }
 
     fn debug_exit_hit(&self, port: u16) -> bool {
         self.debug_exit
             .as_ref()
             .is_some_and(|d| port >= d.iobase && (port - d.iobase) < d.iosize)
+    }
+
+    fn vga_port(port: u16) -> bool {
+        matches!(port, 0x3B0..=0x3DF | 0x1CE..=0x1CF)
     }
 }
 
@@ -187,9 +289,17 @@ impl Platform for Board {
             0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_read(port, size, now),
             0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_read(port, size, now),
             0x40..=0x43 | 0x61 => self.pit.port_read(port, size, now),
+            0x60 | 0x64 => self.kbd.port_read(port, size, now),
             0x70..=0x71 => self.cmos.port_read(port, size, now),
             0x80 => self.post.port_read(port, size, now),
             0x92 => self.port92.port_read(port, size, now),
+            0xCF8..=0xCFF => self.pci.port_read(port, size, now),
+            p if Self::vga_port(p) => self
+                .vga
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .port_read(port, size, now),
+            p if self.acpi.contains(p) => self.acpi.port_read(port, size, now),
             p if p == self.debugcon.port() => self.debugcon.port_read(port, size, now),
             p if self.debug_exit_hit(p) => self
                 .debug_exit
@@ -214,18 +324,23 @@ impl Platform for Board {
                 self.pit.port_write(port, size, value, now);
                 self.tick_pit(now);
             }
+            0x60 | 0x64 => {
+                self.kbd.port_write(port, size, value, now);
+                self.update_a20();
+            }
             0x70..=0x71 => self.cmos.port_write(port, size, value, now),
             0x80 => self.post.port_write(port, size, value, now),
             0x92 => {
-                let before = self.port92.a20_enabled();
                 self.port92.port_write(port, size, value, now);
-                if self.port92.a20_enabled() != before {
-                    self.a20_change = Some(self.port92.a20_enabled());
-                }
-                if self.port92.take_reset_request() {
-                    self.request = Some(BoardRequest::Reset);
-                }
+                self.update_a20();
             }
+            0xCF8..=0xCFF => self.pci.port_write(port, size, value, now),
+            p if Self::vga_port(p) => self
+                .vga
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .port_write(port, size, value, now),
+            p if self.acpi.contains(p) => self.acpi.port_write(port, size, value, now),
             p if p == self.debugcon.port() => self.debugcon.port_write(port, size, value, now),
             p if self.debug_exit_hit(p) => {
                 if let Some(d) = self.debug_exit.as_mut() {
@@ -237,11 +352,12 @@ impl Platform for Board {
             }
             _ => {}
         }
+        self.collect_requests();
         self.update_irqs();
     }
 
     fn interrupt_pending(&mut self) -> bool {
-        if self.pit_due() {
+        if self.timers_due() {
             self.tick();
         }
         self.pic.interrupt_pending()

@@ -27,9 +27,17 @@ pub struct Cli {
     #[arg(long)]
     pub nographic: bool,
 
-    /// Display back end: none (a window arrives with the desktop front end).
+    /// Display: window (the default when a display is available) or none.
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
+
+    /// Write the guest's screen as a PNG: at exit, or at -screenshot-at.
+    #[arg(long, value_name = "PATH.png")]
+    pub screenshot: Option<String>,
+
+    /// Take the -screenshot this many seconds after start.
+    #[arg(long = "screenshot-at", value_name = "SECONDS")]
+    pub screenshot_at: Option<f64>,
 
     /// Monitor: only `none` is supported (accepted for QEMU compatibility).
     #[arg(long, value_name = "DEV")]

@@ -13,6 +13,21 @@ pub enum SerialTarget {
     None,
 }
 
+/// How the guest's screen is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisplayChoice {
+    /// A desktop window (falls back to headless when none can open).
+    Window,
+    None,
+}
+
+/// `-screenshot PATH.png [-screenshot-at SECONDS]`.
+pub struct Screenshot {
+    pub path: PathBuf,
+    /// When to take it; `None` means at exit.
+    pub at: Option<std::time::Duration>,
+}
+
 pub struct Config {
     pub ram_bytes: u64,
     pub bios: Vec<u8>,
@@ -21,6 +36,8 @@ pub struct Config {
     pub no_reboot: bool,
     pub stats: bool,
     pub debugcon_stderr: bool,
+    pub display: DisplayChoice,
+    pub screenshot: Option<Screenshot>,
     /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
     pub icount_shift: Option<u32>,
     /// Raw image of the primary master disk, if any.
@@ -63,10 +80,40 @@ impl Config {
             None | Some("none") => {}
             Some(m) => bail!("-monitor {m}: unsupported (only -monitor none)"),
         }
-        match cli.display.as_deref() {
-            None | Some("none") => {}
-            Some(d) => bail!("-display {d}: unsupported (only -display none for now)"),
-        }
+        let display = match (cli.nographic, cli.display.as_deref()) {
+            (true, _) | (_, Some("none")) => DisplayChoice::None,
+            // No display server: headless without a word, as a CLI tool should.
+            (false, None) if !display_server_present() => DisplayChoice::None,
+            (false, None) | (_, Some("window" | "sdl" | "gtk" | "default")) => {
+                DisplayChoice::Window
+            }
+            (_, Some(d)) => bail!("-display {d}: unsupported (use window or none)"),
+        };
+        let screenshot = match &cli.screenshot {
+            None => {
+                if cli.screenshot_at.is_some() {
+                    bail!("-screenshot-at needs -screenshot PATH.png");
+                }
+                None
+            }
+            Some(p) => {
+                let path = PathBuf::from(p);
+                // Fail now, not after a long run, if the file cannot be written.
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("-screenshot {}: cannot write", path.display()))?;
+                let at = match cli.screenshot_at {
+                    Some(s) if s.is_finite() && s >= 0.0 => {
+                        Some(std::time::Duration::from_secs_f64(s))
+                    }
+                    Some(s) => bail!("-screenshot-at {s}: not a number of seconds"),
+                    None => None,
+                };
+                Some(Screenshot { path, at })
+            }
+        };
         match cli.accel.as_str() {
             "interp" => {}
             "jit" | "tcg" => {}
@@ -173,7 +220,15 @@ impl Config {
             stats: debug.split(',').any(|d| d == "stats"),
             debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
             icount_shift,
+            display,
+            screenshot,
             disk,
         })
     }
+}
+
+/// Whether a window could be opened at all (an X11 or Wayland server).
+fn display_server_present() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
 }

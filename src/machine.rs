@@ -2,8 +2,9 @@
 //! configuration, and runs the vCPU loop, handling what the CPU and the
 //! board report (halts, resets, exits, guest errors).
 
-use crate::board::{Board, BoardRequest, Clock};
-use crate::config::{Config, SerialTarget};
+use crate::board::{Board, BoardRequest, Clock, VgaLfb, VgaWindow, LFB_BASE, LFB_SIZE};
+use crate::config::{Config, DisplayChoice, SerialTarget};
+use crate::window::{self, UiEvent, WindowHandle};
 use anyhow::{Context, Result};
 use crane86_cpu::{Cpu, Exit};
 use crane86_devices::{
@@ -28,7 +29,13 @@ pub struct Machine {
     pub board: Board,
     cfg: Config,
     input: Option<crossbeam::channel::Receiver<Vec<u8>>>,
+    display: Option<WindowHandle>,
 }
+
+/// CMOS byte our BIOS reads for crane86-specific settings.
+const CMOS_CRANE86_FLAGS: u8 = 0x5F;
+/// Bit 0: a window shows the screen, so the BIOS stops echoing to COM1.
+const FLAG_WINDOW: u8 = 1;
 
 /// Writes straight to stdout, flushing each write, so nothing is lost when
 /// the process exits from the middle of a run.
@@ -48,7 +55,7 @@ impl Write for StdoutSink {
 
 impl Machine {
     pub fn new(cfg: Config) -> Result<Self> {
-        let mem = PhysMem::new(cfg.ram_bytes, &cfg.bios)?;
+        let mut mem = PhysMem::new(cfg.ram_bytes, &cfg.bios)?;
         let sink: Option<Sink> = match &cfg.serial {
             SerialTarget::Stdio => Some(Box::new(StdoutSink)),
             SerialTarget::File(p) => {
@@ -98,6 +105,22 @@ impl Machine {
             };
             board.ide0.attach(0, backend);
         }
+        mem.add_mmio(0xA0000, 0x20000, Box::new(VgaWindow(board.vga.clone())));
+        mem.add_mmio(LFB_BASE, LFB_SIZE, Box::new(VgaLfb(board.vga.clone())));
+        let display = match cfg.display {
+            DisplayChoice::None => None,
+            DisplayChoice::Window => match window::open() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    eprintln!("crane86: no display available ({e}); running headless");
+                    None
+                }
+            },
+        };
+        if display.is_some() {
+            let f = board.cmos.byte(CMOS_CRANE86_FLAGS);
+            board.cmos.set_byte(CMOS_CRANE86_FLAGS, f | FLAG_WINDOW);
+        }
         let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
         Ok(Machine {
             cpu: Cpu::new(),
@@ -105,6 +128,7 @@ impl Machine {
             board,
             cfg,
             input,
+            display,
         })
     }
 
@@ -117,11 +141,43 @@ impl Machine {
     /// Runs the guest until it exits, errs, or (with -no-reboot) resets.
     pub fn run(&mut self) -> Outcome {
         let started = Instant::now();
+        let mut status = Status::new();
+        let mut paused = false;
+        let mut screenshot_due = self
+            .cfg
+            .screenshot
+            .as_ref()
+            .and_then(|s| s.at)
+            .map(|secs| started + secs);
         let outcome = loop {
             if let Some(rx) = &self.input {
                 while let Ok(bytes) = rx.try_recv() {
                     self.board.com1.push_input(&bytes);
                 }
+            }
+            if let Some(quit) = self.handle_ui(&mut paused) {
+                break quit;
+            }
+            if screenshot_due.is_some_and(|t| Instant::now() >= t) {
+                screenshot_due = None;
+                if let Err(e) = self.screenshot() {
+                    eprintln!("crane86: {e:#}");
+                }
+            }
+            if status.due() {
+                let state = if self.cpu.s.halted {
+                    "halted"
+                } else if paused {
+                    "paused"
+                } else {
+                    "running"
+                };
+                let text = status.text(state, self.cpu.icount);
+                self.show(text);
+            }
+            if paused {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
             }
             self.board.clock.set_icount(self.cpu.icount);
             self.board.tick();
@@ -130,6 +186,7 @@ impl Machine {
             if let Some(req) = self.board.take_request() {
                 match req {
                     BoardRequest::Exit(code) => break Outcome::Exit(code),
+                    BoardRequest::PowerOff => break Outcome::Exit(0),
                     BoardRequest::Reset if self.cfg.no_reboot => break Outcome::Exit(0),
                     BoardRequest::Reset => {
                         self.reset();
@@ -148,21 +205,15 @@ impl Machine {
                             s.seg[1].selector,
                             s.eip.wrapping_sub(1)
                         );
+                        if self.display.is_some() {
+                            // Keep showing the last screen until the window closes.
+                            self.cpu.s.halted = true;
+                            paused = true;
+                            continue;
+                        }
                         break Outcome::Exit(0);
                     }
-                    // Idle until the next timer event (or briefly, for input).
-                    let next = self.board.ns_until_next_event();
-                    let ns = next.unwrap_or(1_000_000).min(1_000_000);
-                    if self.board.clock.is_instruction_counted() {
-                        // Virtual time jumps ahead; the host waits only when
-                        // nothing is scheduled (the guest waits for input).
-                        self.board.clock.skip(ns.max(1));
-                        if next.is_none() {
-                            std::thread::sleep(Duration::from_micros(200));
-                        }
-                    } else if ns > 0 {
-                        std::thread::sleep(Duration::from_nanos(ns));
-                    }
+                    self.idle();
                 }
                 Exit::TripleFault => {
                     if self.cfg.no_reboot {
@@ -178,6 +229,11 @@ impl Machine {
                 Exit::Unimplemented(msg) => break Outcome::GuestError(msg),
             }
         };
+        if self.cfg.screenshot.as_ref().is_some_and(|s| s.at.is_none()) {
+            if let Err(e) = self.screenshot() {
+                eprintln!("crane86: {e:#}");
+            }
+        }
         if self.cfg.stats {
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
@@ -189,6 +245,68 @@ impl Machine {
             );
         }
         outcome
+    }
+
+    /// The CPU waits in HLT: let host time pass until the next device event.
+    fn idle(&mut self) {
+        let next = self.board.ns_until_next_event();
+        let ns = next.unwrap_or(1_000_000).min(1_000_000);
+        if self.board.clock.is_instruction_counted() {
+            // Virtual time jumps ahead; the host waits only when nothing is
+            // scheduled (the guest waits for input).
+            self.board.clock.skip(ns.max(1));
+            if next.is_none() {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        } else if ns > 0 {
+            std::thread::sleep(Duration::from_nanos(ns));
+        }
+    }
+
+    /// Applies window input. Returns an outcome when the window was closed.
+    fn handle_ui(&mut self, paused: &mut bool) -> Option<Outcome> {
+        let events: Vec<UiEvent> = self.display.as_ref()?.events.try_iter().collect();
+        for e in events {
+            match e {
+                UiEvent::Key(k, down) => self.board.kbd.key_event(k, down),
+                UiEvent::Mouse(dx, dy, buttons) => self.board.kbd.mouse_event(dx, dy, buttons),
+                UiEvent::TogglePause => *paused = !*paused,
+                UiEvent::Quit => return Some(Outcome::Exit(0)),
+            }
+        }
+        None
+    }
+
+    /// Publishes the current screen and status to the window (~60 Hz).
+    fn show(&mut self, status: String) {
+        let Some(d) = &self.display else { return };
+        let frame = self
+            .board
+            .vga
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .render();
+        let mut shared = d.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.screen = Some(frame);
+        shared.status = status;
+    }
+
+    fn screenshot(&mut self) -> Result<()> {
+        let Some(shot) = &self.cfg.screenshot else {
+            return Ok(());
+        };
+        let frame = self
+            .board
+            .vga
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .render();
+        crate::screenshot::write_png(
+            &shot.path,
+            frame.width as usize,
+            frame.height as usize,
+            &frame.pixels,
+        )
     }
 
     fn bytes_at_ip(&mut self) -> String {
@@ -215,4 +333,43 @@ fn spawn_stdin_reader() -> crossbeam::channel::Receiver<Vec<u8>> {
         }
     });
     rx
+}
+
+/// Title-bar status: the machine state and the guest speed, refreshed at
+/// the window's frame rate with MIPS averaged over the last second.
+struct Status {
+    last: Instant,
+    window_start: Instant,
+    window_icount: u64,
+    mips: f64,
+}
+
+impl Status {
+    fn new() -> Self {
+        let now = Instant::now();
+        Status {
+            last: now,
+            window_start: now,
+            window_icount: 0,
+            mips: 0.0,
+        }
+    }
+
+    fn due(&mut self) -> bool {
+        if self.last.elapsed() >= Duration::from_millis(16) {
+            self.last = Instant::now();
+            return true;
+        }
+        false
+    }
+
+    fn text(&mut self, state: &str, icount: u64) -> String {
+        let secs = self.window_start.elapsed().as_secs_f64();
+        if secs >= 1.0 {
+            self.mips = (icount - self.window_icount) as f64 / secs / 1e6;
+            self.window_start = Instant::now();
+            self.window_icount = icount;
+        }
+        format!("{state} — {:.0} MIPS", self.mips)
+    }
 }

@@ -3,19 +3,11 @@
 //! in the title. It runs on its own thread and only exchanges messages with
 //! the vCPU thread, so drawing never slows the guest.
 
-use crane86_devices::Key as PcKey;
+use crane86_devices::{Frame, Key as PcKey};
 use crossbeam::channel::{Receiver, Sender};
 use minifb::{Key, KeyRepeat, MouseButton, MouseMode, Scale, ScaleMode, Window, WindowOptions};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// A rendered guest screen: 0x00RRGGBB pixels, row-major.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Screen {
-    pub width: usize,
-    pub height: usize,
-    pub pixels: Vec<u32>,
-}
 
 /// What the window tells the machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +22,7 @@ pub enum UiEvent {
 /// What the machine shows: the latest screen and a status line.
 #[derive(Default)]
 pub struct Shared {
-    pub screen: Option<Screen>,
+    pub screen: Option<Frame>,
     pub status: String,
 }
 
@@ -59,8 +51,17 @@ pub fn open() -> Result<WindowHandle, String> {
 
 const GRAB_HINT: &str = "Ctrl+Alt+G grabs the mouse, Ctrl+Alt+P pauses";
 
-fn window_thread(shared: Arc<Mutex<Shared>>, tx: Sender<UiEvent>, ready: Sender<Result<(), String>>) {
-    let opts = WindowOptions { resize: true, scale: Scale::X1, scale_mode: ScaleMode::AspectRatioStretch, ..Default::default() };
+fn window_thread(
+    shared: Arc<Mutex<Shared>>,
+    tx: Sender<UiEvent>,
+    ready: Sender<Result<(), String>>,
+) {
+    let opts = WindowOptions {
+        resize: true,
+        scale: Scale::X1,
+        scale_mode: ScaleMode::AspectRatioStretch,
+        ..Default::default()
+    };
     let mut win = match Window::new("crane86", 720, 400, opts) {
         Ok(w) => w,
         Err(e) => {
@@ -70,7 +71,11 @@ fn window_thread(shared: Arc<Mutex<Shared>>, tx: Sender<UiEvent>, ready: Sender<
     };
     let _ = ready.send(Ok(()));
     win.set_target_fps(60);
-    let mut screen = Screen { width: 720, height: 400, pixels: vec![0; 720 * 400] };
+    let mut screen = Frame {
+        width: 720,
+        height: 400,
+        pixels: vec![0; 720 * 400],
+    };
     let mut grabbed = false;
     let mut last_mouse: Option<(f32, f32)> = None;
     let mut last_title = String::new();
@@ -82,7 +87,10 @@ fn window_thread(shared: Arc<Mutex<Shared>>, tx: Sender<UiEvent>, ready: Sender<
         if let Some(s) = new_screen {
             screen = s;
         }
-        let title = format!("crane86 — {status} — {}{GRAB_HINT}", if grabbed { "mouse grabbed — " } else { "" });
+        let title = format!(
+            "crane86 — {status} — {}{GRAB_HINT}",
+            if grabbed { "mouse grabbed — " } else { "" }
+        );
         if title != last_title {
             win.set_title(&title);
             last_title = title;
@@ -124,7 +132,14 @@ fn window_thread(shared: Arc<Mutex<Shared>>, tx: Sender<UiEvent>, ready: Sender<
                 last_mouse = Some((x, y));
             }
         }
-        if win.update_with_buffer(&screen.pixels, screen.width, screen.height).is_err() {
+        if win
+            .update_with_buffer(
+                &screen.pixels,
+                screen.width as usize,
+                screen.height as usize,
+            )
+            .is_err()
+        {
             std::thread::sleep(Duration::from_millis(16));
         }
     }

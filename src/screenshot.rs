@@ -5,16 +5,20 @@ use std::path::Path;
 
 /// Writes `pixels` (0x00RRGGBB, row-major) as an 8-bit RGB PNG.
 pub fn write_png(path: &Path, width: usize, height: usize, pixels: &[u32]) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("-screenshot {}: cannot create", path.display()))?;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("-screenshot {}: cannot create", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().with_context(|| format!("-screenshot {}: cannot write", path.display()))?;
+    let mut w = enc
+        .write_header()
+        .with_context(|| format!("-screenshot {}: cannot write", path.display()))?;
     let mut rgb = Vec::with_capacity(width * height * 3);
     for p in pixels.iter().take(width * height) {
         rgb.extend_from_slice(&[(p >> 16) as u8, (p >> 8) as u8, *p as u8]);
     }
-    w.write_image_data(&rgb).with_context(|| format!("-screenshot {}: cannot write", path.display()))?;
+    w.write_image_data(&rgb)
+        .with_context(|| format!("-screenshot {}: cannot write", path.display()))?;
     Ok(())
 }
 
@@ -27,7 +31,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("crane86-shot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("t.png");
-        let px = [0x00FF_0000, 0x0000_FF00, 0x0000_00FF, 0x00FF_FFFF, 0, 0x0012_3456];
+        let px = [
+            0x00FF_0000,
+            0x0000_FF00,
+            0x0000_00FF,
+            0x00FF_FFFF,
+            0,
+            0x0012_3456,
+        ];
         write_png(&p, 3, 2, &px).unwrap();
         let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&p).unwrap()));
         let mut r = dec.read_info().unwrap();

@@ -134,18 +134,6 @@ fn isa_debug_exit_status_follows_qemu() {
 }
 
 #[test]
-fn unimplemented_instruction_names_cs_eip_and_bytes() {
-    // 0F 0B is UD2 (a guest #UD, not ours); use an x87 op we do not model
-    // yet with CR0.EM clear: FSIN (D9 FE).
-    let rom = tmp("fsin.bin", &rom_with(&[0x90, 0xD9, 0xFE]));
-    let o = crane86(&["-bios", rom.to_str().unwrap(), "-nographic"]);
-    assert_eq!(o.status.code(), Some(4));
-    let line = stderr_line(&o);
-    assert!(line.contains("f000:00000001"), "{line}");
-    assert!(line.contains("d9 fe"), "{line}");
-}
-
-#[test]
 fn triple_fault_with_no_reboot_stops() {
     // lidt with a zero limit, then int3: #GP → #DF → triple fault.
     let mut code = vec![0x0F, 0x01, 0x1E, 0x10, 0x00]; // lidt [0x0010] (DS=0: zeros in RAM)

@@ -16,11 +16,18 @@ struct Run {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("benches/ lives in the workspace")
+        .to_path_buf()
 }
 
 fn assemble(root: &Path, src: &Path, out_dir: &Path) -> Result<PathBuf> {
-    let name = src.file_stem().context("ROM file name")?.to_string_lossy().to_string();
+    let name = src
+        .file_stem()
+        .context("ROM file name")?
+        .to_string_lossy()
+        .to_string();
     let out = out_dir.join(format!("{name}.bin"));
     let status = Command::new("nasm")
         .args(["-f", "bin", "-I"])
@@ -41,7 +48,15 @@ fn run_once(emulator: &Path, extra: &[&str], rom: &Path) -> Result<Run> {
     let out = Command::new(emulator)
         .arg("-bios")
         .arg(rom)
-        .args(["-nographic", "-serial", "stdio", "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+        .args([
+            "-nographic",
+            "-serial",
+            "stdio",
+            "-monitor",
+            "none",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ])
         .args(extra)
         .output()
         .with_context(|| format!("cannot run {}", emulator.display()))?;
@@ -49,7 +64,13 @@ fn run_once(emulator: &Path, extra: &[&str], rom: &Path) -> Result<Run> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     if out.status.code() != Some(1) {
-        bail!("{} exited with {:?}: {}{}", emulator.display(), out.status.code(), stdout, stderr);
+        bail!(
+            "{} exited with {:?}: {}{}",
+            emulator.display(),
+            out.status.code(),
+            stdout,
+            stderr
+        );
     }
     // crane86 -d stats: "N instructions in S s (M MIPS)".
     let mips = stderr.lines().find_map(|l| {
@@ -61,7 +82,11 @@ fn run_once(emulator: &Path, extra: &[&str], rom: &Path) -> Result<Run> {
         let s: f64 = w.next()?.parse().ok()?;
         Some(n / s / 1e6)
     });
-    Ok(Run { secs, mips, output: stdout })
+    Ok(Run {
+        secs,
+        mips,
+        output: stdout,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -98,7 +123,10 @@ fn main() -> Result<()> {
         .collect();
     roms.sort();
     println!("{runs} runs each, medians; crane86 -accel {accel}");
-    println!("{:<12} {:>12} {:>12} {:>12} {:>14}", "workload", "crane86 MIPS", "crane86 s", "qemu-tcg s", "crane86/qemu");
+    println!(
+        "{:<12} {:>12} {:>12} {:>12} {:>14}",
+        "workload", "crane86 MIPS", "crane86 s", "qemu-tcg s", "crane86/qemu"
+    );
     for src in roms {
         let rom = assemble(&root, &src, &out_dir)?;
         let name = src.file_stem().unwrap().to_string_lossy().to_string();
@@ -112,14 +140,22 @@ fn main() -> Result<()> {
             first_output.get_or_insert(r.output);
         }
         let c_secs = median(secs);
-        let c_mips = if mips.is_empty() { f64::NAN } else { median(mips) };
+        let c_mips = if mips.is_empty() {
+            f64::NAN
+        } else {
+            median(mips)
+        };
         let q = match &qemu {
             Some(q) => {
                 let mut qs = Vec::new();
                 for _ in 0..runs {
                     let r = run_once(q, &["-accel", "tcg"], &rom)?;
                     if Some(&r.output) != first_output.as_ref() {
-                        bail!("{name}: QEMU printed {:?}, crane86 {:?}", r.output, first_output);
+                        bail!(
+                            "{name}: QEMU printed {:?}, crane86 {:?}",
+                            r.output,
+                            first_output
+                        );
                     }
                     qs.push(r.secs);
                 }
@@ -128,16 +164,28 @@ fn main() -> Result<()> {
             None => None,
         };
         match q {
-            Some(qs) => println!("{name:<12} {c_mips:>12.1} {c_secs:>12.3} {qs:>12.3} {:>14.2}", c_secs / qs),
-            None => println!("{name:<12} {c_mips:>12.1} {c_secs:>12.3} {:>12} {:>14}", "-", "-"),
+            Some(qs) => println!(
+                "{name:<12} {c_mips:>12.1} {c_secs:>12.3} {qs:>12.3} {:>14.2}",
+                c_secs / qs
+            ),
+            None => println!(
+                "{name:<12} {c_mips:>12.1} {c_secs:>12.3} {:>12} {:>14}",
+                "-", "-"
+            ),
         }
     }
     if qemu.is_none() {
-        println!("(qemu-system-i386 not installed: no QEMU column; apt-get install qemu-system-x86)");
+        println!(
+            "(qemu-system-i386 not installed: no QEMU column; apt-get install qemu-system-x86)"
+        );
     }
     Ok(())
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }

@@ -5,9 +5,9 @@
 
 use crate::exception::{vector, Exception, Result};
 use crate::state::{ar, cr0, cr4, CpuState, SS};
-use crate::tlb::{self, Tlb};
+use crate::tlb::Tlb;
 use crate::Platform;
-use crane86_mmu::page_walk::{page_walk, Access, PagingMode};
+use crane86_mmu::page_walk::{page_walk, read_pdptes, Access, PagingMode};
 use crane86_mmu::PhysMem;
 use iced_x86::{Instruction, OpKind, Register};
 
@@ -67,55 +67,52 @@ impl<'a> Exec<'a> {
     /// Translates a linear address for an access of the given kind. `user`
     /// is whether the access is made with user privilege (CPL 3, not an
     /// implicit supervisor access to a system structure).
+    #[inline]
     pub fn translate(&mut self, lin: u32, access: Access, user: bool) -> Result<u64> {
         if !self.paging() {
             return Ok(lin as u64);
         }
-        if let Some(e) = self.tlb.lookup(lin) {
-            let ok = match access {
-                Access::Read | Access::Fetch => !user || e.perm & tlb::USER != 0,
-                Access::Write => {
-                    e.perm & tlb::DIRTY != 0
-                        && e.perm
-                            & if user {
-                                tlb::USER_WRITE
-                            } else {
-                                tlb::SUPER_WRITE
-                            }
-                            != 0
-                }
-            };
-            if ok {
-                return Ok((e.phys_page | (lin & 0xFFF)) as u64);
-            }
+        if let Some(p) = self.tlb.lookup(lin, access, user) {
+            return Ok(p);
         }
-        let mode = PagingMode {
+        self.translate_slow(lin, access, user)
+    }
+
+    /// The paging controls of a walk (SDM vol. 3, 4.1).
+    pub fn paging_mode(&mut self) -> PagingMode {
+        let pae = self.s.cr4 & cr4::PAE != 0;
+        if pae && self.tlb.pdpte_cr3 != Some(self.s.cr3) {
+            // CR3 was changed by a task switch, not by MOV to CR3: load
+            // the PDPTE registers now (SDM 4.4.1). Reserved bits in them
+            // then fault as #PF(RSVD) at use.
+            self.tlb.pdptes = read_pdptes(self.mem, self.s.cr3);
+            self.tlb.pdpte_cr3 = Some(self.s.cr3);
+        }
+        PagingMode {
             cr3: self.s.cr3,
             wp: self.s.cr0 & cr0::WP != 0,
             pse: self.s.cr4 & cr4::PSE != 0,
-        };
+            pae,
+            nxe: self.s.efer & crate::system::efer::NXE != 0,
+            pdptes: self.tlb.pdptes,
+        }
+    }
+
+    /// TLB miss (or an access the cached entry does not allow as is): walk
+    /// the tables, fill the TLB, or raise #PF with CR2 and the error code.
+    #[inline(never)]
+    pub fn translate_slow(&mut self, lin: u32, access: Access, user: bool) -> Result<u64> {
+        let mode = self.paging_mode();
         match page_walk(self.mem, mode, lin, access, user) {
             Ok(t) => {
-                let mut perm = 0;
-                if t.user {
-                    perm |= tlb::USER;
-                    if t.writable {
-                        perm |= tlb::USER_WRITE;
-                    }
-                }
-                if t.writable || !mode.wp {
-                    perm |= tlb::SUPER_WRITE;
-                }
-                if access == Access::Write {
-                    perm |= tlb::DIRTY;
-                }
-                if t.global && self.s.cr4 & cr4::PGE != 0 {
-                    perm |= tlb::GLOBAL;
-                }
-                self.tlb.insert(lin, (t.phys as u32) & !0xFFF, perm);
+                let pge = self.s.cr4 & cr4::PGE != 0;
+                self.tlb.insert(lin, &t, mode.wp, pge);
                 Ok(t.phys)
             }
             Err(code) => {
+                // A page fault drops any cached entry for the page (SDM
+                // 4.10.4.1), so a stale one cannot outlive the fault.
+                self.tlb.flush_page(lin);
                 self.s.cr2 = lin;
                 Err(Exception::with_error(vector::PF, code))
             }
@@ -137,10 +134,8 @@ impl<'a> Exec<'a> {
             return Ok(self.mem.read(lin as u64, size) as u32);
         }
         if (lin & 0xFFF) + size as u32 <= 0x1000 {
-            if let Some(e) = self.tlb.lookup(lin) {
-                if !user || e.perm & tlb::USER != 0 {
-                    return Ok(self.mem.read((e.phys_page | (lin & 0xFFF)) as u64, size) as u32);
-                }
+            if let Some(p) = self.tlb.read(lin, user) {
+                return Ok(self.mem.read(p, size) as u32);
             }
         }
         self.read_lin_slow(lin, size, user)
@@ -175,17 +170,9 @@ impl<'a> Exec<'a> {
             return Ok(());
         }
         if (lin & 0xFFF) + size as u32 <= 0x1000 {
-            if let Some(e) = self.tlb.lookup(lin) {
-                let need = if user {
-                    tlb::USER_WRITE
-                } else {
-                    tlb::SUPER_WRITE
-                } | tlb::DIRTY;
-                if e.perm & need == need {
-                    self.mem
-                        .write((e.phys_page | (lin & 0xFFF)) as u64, size, value as u64);
-                    return Ok(());
-                }
+            if let Some(p) = self.tlb.write(lin, user) {
+                self.mem.write(p, size, value as u64);
+                return Ok(());
             }
         }
         self.write_lin_slow(lin, size, value, user)

@@ -1269,32 +1269,8 @@ pub fn execute(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
             let v = (x.s.gpr[EDX] as u64) << 32 | x.s.gpr[EAX] as u64;
             x.wrmsr(x.s.gpr[ECX], v)?
         }
-        // No x87 is present (CPUID says so): the probing idiom sees no FPU.
-        M::Fninit
-        | M::Fnstsw
-        | M::Fnstcw
-        | M::Fnclex
-        | M::Wait
-        | M::Fnsetpm
-        | M::Fneni
-        | M::Fndisi => {
-            use crate::state::cr0;
-            if m == M::Wait {
-                if x.s.cr0 & (cr0::MP | cr0::TS) == cr0::MP | cr0::TS {
-                    return Err(Exception::fault(vector::NM));
-                }
-            } else if x.s.cr0 & (cr0::EM | cr0::TS) != 0 {
-                return Err(Exception::fault(vector::NM));
-            }
-        }
+        _ if crate::fpu::is_fpu(i) => crate::fpu::execute(x, i, cur)?,
         _ if i.code() == Code::INVALID => return Err(Exception::ud()),
-        _ if is_fpu(i) => {
-            use crate::state::cr0;
-            if x.s.cr0 & (cr0::EM | cr0::TS) != 0 {
-                return Err(Exception::fault(vector::NM));
-            }
-            return Err(Exception::Unimplemented);
-        }
         // Instructions of later CPUs (MMX, SSE, AVX, 3DNow!, ...) do not
         // exist on the P6 we model: #UD, as on a Pentium Pro.
         _ if !p6_instruction(i) => return Err(Exception::ud()),
@@ -1326,19 +1302,6 @@ fn p6_instruction(i: &Instruction) -> bool {
                 | F::TSC
         )
     })
-}
-
-/// x87 escape opcodes D8–DF (iced gives two-byte forms like D9D0 as one value).
-fn is_fpu(i: &Instruction) -> bool {
-    let oc = i.op_code();
-    let first = if oc.op_code() > 0xFF {
-        oc.op_code() >> 8
-    } else {
-        oc.op_code()
-    };
-    i.encoding() == iced_x86::EncodingKind::Legacy
-        && oc.table() == iced_x86::OpCodeTableKind::Normal
-        && (0xD8..=0xDF).contains(&first)
 }
 
 /// INT n: IOPL-sensitive in v8086 mode (without VME).

@@ -14,6 +14,7 @@ pub mod exception;
 mod exec;
 mod far_transfer;
 pub mod flags;
+pub mod fpu;
 mod interp;
 mod interrupt;
 mod segmentation;
@@ -44,4 +45,8 @@ pub trait Platform {
     fn stop_requested(&self) -> bool {
         false
     }
+    /// FERR#: an x87 instruction found an unmasked exception pending with
+    /// CR0.NE=0 (`true`), or the exception was cleared (`false`). A PC
+    /// routes it to IRQ 13 (and clears its latch on a write to port F0h).
+    fn fpu_error(&mut self, _asserted: bool) {}
 }

@@ -172,6 +172,8 @@ pub struct CpuState {
     pub halted: bool,
     /// An NMI is being handled (blocks further NMIs until IRET).
     pub in_nmi: bool,
+    /// The x87 FPU and MXCSR.
+    pub fpu: crate::fpu::FpuState,
 }
 
 impl Default for CpuState {
@@ -231,6 +233,7 @@ impl CpuState {
             int_shadow: false,
             halted: false,
             in_nmi: false,
+            fpu: crate::fpu::FpuState::reset(),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::exception::{Exception, Result};
 use crate::exec::{Exec, Size};
 use crate::segmentation::sys;
 use crate::state::{cr0, cr4, flags, SegReg};
+use crane86_mmu::page_walk;
 
 /// Flags POPF/IRET may change at all (on a 486+ with CPUID: AC and ID too).
 const WRITABLE: u32 = flags::STATUS | flags::TF | flags::DF | flags::NT | flags::AC | flags::ID;
@@ -19,6 +20,19 @@ pub mod msr {
     pub const SYSENTER_EIP: u32 = 0x176;
     pub const MISC_ENABLE: u32 = 0x1A0;
     pub const PAT: u32 = 0x277;
+    pub const EFER: u32 = 0xC000_0080;
+}
+
+/// IA32_EFER bits. Only NXE exists here: no SYSCALL, no long mode, so
+/// setting any other bit is #GP(0) (SDM vol. 4, table 2-2).
+pub mod efer {
+    pub const NXE: u64 = 1 << 11;
+}
+
+/// PAE paging is in use with these CR0 and CR4 values (SDM 4.1.1; no long
+/// mode here).
+fn pae_paging(cr0_value: u32, cr4_value: u32) -> bool {
+    cr0_value & cr0::PG != 0 && cr4_value & cr4::PAE != 0
 }
 
 impl Exec<'_> {
@@ -111,12 +125,12 @@ impl Exec<'_> {
         if tr.ar & 8 == 0 || tr.limit < 0x67 {
             return Err(Exception::gp0());
         }
-        let map = self.read_sys(tr.base + 0x66, 2)?;
+        let map = self.read_sys(tr.base.wrapping_add(0x66), 2)?;
         let byte = map + port as u32 / 8;
         if byte + 1 > tr.limit {
             return Err(Exception::gp0());
         }
-        let bits = self.read_sys(tr.base + byte, 2)?;
+        let bits = self.read_sys(tr.base.wrapping_add(byte), 2)?;
         let need = ((1u32 << size) - 1) << (port % 8);
         if bits & need != 0 {
             return Err(Exception::gp0());
@@ -135,6 +149,11 @@ impl Exec<'_> {
         self.end_block = true;
         self.io.io_write(port, size, v);
         if let Some(on) = self.io.take_a20_change() {
+            if on != self.mem.a20_enabled() {
+                // Cached translations (and the walks that made them) saw
+                // physical addresses through the old gate.
+                self.tlb.flush_all();
+            }
             self.mem.set_a20(on);
         }
         Ok(())
@@ -159,7 +178,8 @@ impl Exec<'_> {
         })
     }
 
-    /// MOV to CR0/CR2/CR3/CR4 (SDM vol. 3, 2.5; TLB effects per 4.10.4).
+    /// MOV to CR0/CR2/CR3/CR4 (SDM vol. 3, 2.5; the PDPTE load of PAE
+    /// paging per 4.4.1; TLB effects per 4.10.4.1).
     pub fn write_cr(&mut self, n: usize, v: u32) -> Result<()> {
         self.require_cpl0()?;
         match n {
@@ -170,27 +190,38 @@ impl Exec<'_> {
                 }
                 let old = self.s.cr0;
                 // ET is hardwired to 1 on the P6 family.
-                self.s.cr0 = v | cr0::ET;
-                if (old ^ self.s.cr0) & (cr0::PG | cr0::WP | cr0::PE) != 0 {
+                let new = v | cr0::ET;
+                if pae_paging(new, self.s.cr4) && (old ^ new) & (cr0::PG | cr0::CD | cr0::NW) != 0 {
+                    self.load_pdptes(self.s.cr3)?;
+                }
+                self.s.cr0 = new;
+                // PG 1 -> 0 must flush everything; WP is folded into the
+                // TLB's write tags, so a WP change must too.
+                if (old ^ new) & (cr0::PG | cr0::WP | cr0::PE) != 0 {
                     self.tlb.flush_all();
                 }
-                if (old ^ self.s.cr0) & cr0::PE != 0 && self.s.cr0 & cr0::PE == 0 {
+                if (old ^ new) & cr0::PE != 0 && new & cr0::PE == 0 {
                     self.s.cpl = 0;
                 }
             }
             2 => self.s.cr2 = v,
-            3 => {
-                self.s.cr3 = v;
-                self.tlb.flush_non_global();
-            }
+            3 => self.set_cr3(v)?,
             4 => {
-                // We implement PSE, PGE, TSD, DE, PCE and OSFXSR bits as
-                // plain controls; anything else is reserved here.
-                let allowed = cr4::PSE | cr4::PGE | cr4::TSD | cr4::DE | cr4::PCE;
+                // We implement PSE, PAE, PGE, TSD, DE and PCE as plain
+                // controls; anything else is reserved here.
+                let allowed =
+                    cr4::PSE | cr4::PAE | cr4::PGE | cr4::TSD | cr4::DE | cr4::PCE | cr4::OSFXSR;
                 if v & !allowed != 0 {
                     return Err(Exception::gp0());
                 }
-                if (self.s.cr4 ^ v) & (cr4::PSE | cr4::PGE) != 0 {
+                let old = self.s.cr4;
+                let paging_bits = cr4::PSE | cr4::PAE | cr4::PGE;
+                if pae_paging(self.s.cr0, v) && (old ^ v) & paging_bits != 0 {
+                    self.load_pdptes(self.s.cr3)?;
+                }
+                // PGE and PAE changes flush everything, global pages too;
+                // PSE changes may (the SDM lets us flush more) and do.
+                if (old ^ v) & paging_bits != 0 {
                     self.tlb.flush_all();
                 }
                 self.s.cr4 = v;
@@ -198,6 +229,27 @@ impl Exec<'_> {
             _ => return Err(Exception::ud()),
         }
         self.end_block = true;
+        Ok(())
+    }
+
+    /// MOV to CR3: with PAE paging in use the PDPTE registers are loaded
+    /// from the new table first (#GP(0), nothing changed, if a present one
+    /// sets a reserved bit); then every non-global TLB entry is dropped.
+    /// A task switch that changes CR3 should call this too.
+    pub fn set_cr3(&mut self, v: u32) -> Result<()> {
+        if pae_paging(self.s.cr0, self.s.cr4) {
+            self.load_pdptes(v)?;
+        }
+        self.s.cr3 = v;
+        self.tlb.flush_non_global();
+        Ok(())
+    }
+
+    /// Loads the PDPTE registers from the table at `cr3`, or #GP(0).
+    fn load_pdptes(&mut self, cr3: u32) -> Result<()> {
+        let p = page_walk::load_pdptes(self.mem, cr3).ok_or_else(Exception::gp0)?;
+        self.tlb.pdptes = p;
+        self.tlb.pdpte_cr3 = Some(cr3);
         Ok(())
     }
 
@@ -280,8 +332,8 @@ impl Exec<'_> {
             return Err(Exception::np(err));
         }
         let addr = self.desc_addr(sel).expect("checked by read_desc");
-        let b = self.read_sys(addr + 5, 1)?;
-        self.write_sys(addr + 5, 1, b | 2)?;
+        let b = self.read_sys(addr.wrapping_add(5), 1)?;
+        self.write_sys(addr.wrapping_add(5), 1, b | 2)?;
         self.s.tr = d.cache(sel);
         self.s.tr.ar |= 2;
         Ok(())
@@ -357,6 +409,7 @@ impl Exec<'_> {
             msr::SYSENTER_EIP => m.sysenter_eip as u64,
             msr::MISC_ENABLE => m.misc_enable,
             msr::PAT => m.pat,
+            msr::EFER => self.s.efer,
             _ => return Err(Exception::gp0()),
         })
     }
@@ -372,6 +425,16 @@ impl Exec<'_> {
             msr::SYSENTER_EIP => m.sysenter_eip = v as u32,
             msr::MISC_ENABLE => m.misc_enable = v,
             msr::PAT => m.pat = v,
+            msr::EFER => {
+                if v & !efer::NXE != 0 {
+                    return Err(Exception::gp0());
+                }
+                if (self.s.efer ^ v) & efer::NXE != 0 {
+                    // XD is folded into the TLB's fetch tags.
+                    self.tlb.flush_all();
+                }
+                self.s.efer = v;
+            }
             _ => return Err(Exception::gp0()),
         }
         Ok(())

@@ -65,23 +65,31 @@ impl Exec<'_> {
         }
         if old32 {
             let b = old.base;
-            self.write_sys(b + 0x20, 4, self.s.eip)?;
-            self.write_sys(b + 0x24, 4, eflags)?;
+            self.write_sys(b.wrapping_add(0x20), 4, self.s.eip)?;
+            self.write_sys(b.wrapping_add(0x24), 4, eflags)?;
             for k in 0..8 {
-                self.write_sys(b + 0x28 + 4 * k, 4, self.s.gpr[k as usize])?;
+                self.write_sys(b.wrapping_add(0x28 + 4 * k), 4, self.s.gpr[k as usize])?;
             }
             for k in 0..6 {
-                self.write_sys(b + 0x48 + 4 * k, 2, self.s.seg[k as usize].selector as u32)?;
+                self.write_sys(
+                    b.wrapping_add(0x48 + 4 * k),
+                    2,
+                    self.s.seg[k as usize].selector as u32,
+                )?;
             }
         } else {
             let b = old.base;
-            self.write_sys(b + 0x0E, 2, self.s.eip)?;
-            self.write_sys(b + 0x10, 2, eflags)?;
+            self.write_sys(b.wrapping_add(0x0E), 2, self.s.eip)?;
+            self.write_sys(b.wrapping_add(0x10), 2, eflags)?;
             for k in 0..8 {
-                self.write_sys(b + 0x12 + 2 * k, 2, self.s.gpr[k as usize])?;
+                self.write_sys(b.wrapping_add(0x12 + 2 * k), 2, self.s.gpr[k as usize])?;
             }
             for k in 0..4 {
-                self.write_sys(b + 0x22 + 2 * k, 2, self.s.seg[k as usize].selector as u32)?;
+                self.write_sys(
+                    b.wrapping_add(0x22 + 2 * k),
+                    2,
+                    self.s.seg[k as usize].selector as u32,
+                )?;
             }
         }
         if matches!(how, TaskSwitch::Jmp | TaskSwitch::Iret) {
@@ -102,8 +110,7 @@ impl Exec<'_> {
         self.s.tr = tr;
         self.s.cr0 |= cr0::TS;
         if new32 && self.s.cr0 & cr0::PG != 0 && self.s.cr3 != n.cr3 {
-            self.s.cr3 = n.cr3;
-            self.tlb.flush_non_global();
+            self.set_cr3(n.cr3)?;
         }
         self.s.eip = n.eip;
         self.s.eflags = (new_flags & 0x003F_7FD5) | flags::FIXED;
@@ -125,9 +132,9 @@ impl Exec<'_> {
 
     fn set_busy(&mut self, sel: u16, busy: bool) -> Result<()> {
         if let Some(addr) = self.desc_addr(sel) {
-            let b = self.read_sys(addr + 5, 1)?;
+            let b = self.read_sys(addr.wrapping_add(5), 1)?;
             let nb = if busy { b | 2 } else { b & !2 };
-            self.write_sys(addr + 5, 1, nb)?;
+            self.write_sys(addr.wrapping_add(5), 1, nb)?;
         }
         Ok(())
     }
@@ -218,19 +225,19 @@ impl NewState {
     fn read32(x: &mut Exec<'_>, b: u32) -> Result<Self> {
         let mut gpr = [0; 8];
         for (k, r) in gpr.iter_mut().enumerate() {
-            *r = x.read_sys(b + 0x28 + 4 * k as u32, 4)?;
+            *r = x.read_sys(b.wrapping_add(0x28 + 4 * k as u32), 4)?;
         }
         let mut segs = [0; 6];
         for (k, s) in segs.iter_mut().enumerate() {
-            *s = x.read_sys(b + 0x48 + 4 * k as u32, 2)? as u16;
+            *s = x.read_sys(b.wrapping_add(0x48 + 4 * k as u32), 2)? as u16;
         }
         Ok(NewState {
-            cr3: x.read_sys(b + 0x1C, 4)?,
-            eip: x.read_sys(b + 0x20, 4)?,
-            eflags: x.read_sys(b + 0x24, 4)?,
+            cr3: x.read_sys(b.wrapping_add(0x1C), 4)?,
+            eip: x.read_sys(b.wrapping_add(0x20), 4)?,
+            eflags: x.read_sys(b.wrapping_add(0x24), 4)?,
             gpr,
             segs,
-            ldt: x.read_sys(b + 0x60, 2)? as u16,
+            ldt: x.read_sys(b.wrapping_add(0x60), 2)? as u16,
         })
     }
 
@@ -238,19 +245,19 @@ impl NewState {
         let mut gpr = [0; 8];
         for (k, r) in gpr.iter_mut().enumerate() {
             // 286 TSS: the upper halves of the registers are undefined; we keep zero.
-            *r = x.read_sys(b + 0x12 + 2 * k as u32, 2)?;
+            *r = x.read_sys(b.wrapping_add(0x12 + 2 * k as u32), 2)?;
         }
         let mut segs = [0; 6];
         for (k, s) in segs.iter_mut().take(4).enumerate() {
-            *s = x.read_sys(b + 0x22 + 2 * k as u32, 2)? as u16;
+            *s = x.read_sys(b.wrapping_add(0x22 + 2 * k as u32), 2)? as u16;
         }
         Ok(NewState {
             cr3: x.s.cr3,
-            eip: x.read_sys(b + 0x0E, 2)?,
-            eflags: x.read_sys(b + 0x10, 2)?,
+            eip: x.read_sys(b.wrapping_add(0x0E), 2)?,
+            eflags: x.read_sys(b.wrapping_add(0x10), 2)?,
             gpr,
             segs,
-            ldt: x.read_sys(b + 0x2A, 2)? as u16,
+            ldt: x.read_sys(b.wrapping_add(0x2A), 2)? as u16,
         })
     }
 }

@@ -25,7 +25,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) as u32
     }
 }
@@ -41,11 +44,20 @@ fn run_random(seed: u64, protected: bool) -> Exit {
     mem.write_ram(0, &junk);
     let mut cpu = Cpu::new();
     if protected {
-        let flat = SegReg { selector: 0x10, ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G, base: 0, limit: u32::MAX };
+        let flat = SegReg {
+            selector: 0x10,
+            ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G,
+            base: 0,
+            limit: u32::MAX,
+        };
         for s in cpu.s.seg.iter_mut() {
             *s = flat;
         }
-        cpu.s.seg[1] = SegReg { selector: 0x08, ar: flat.ar | ar::CODE, ..flat };
+        cpu.s.seg[1] = SegReg {
+            selector: 0x08,
+            ar: flat.ar | ar::CODE,
+            ..flat
+        };
         cpu.s.cr0 |= cr0::PE;
         cpu.s.gdtr.base = 0x100;
         cpu.s.gdtr.limit = 0xFF;
@@ -54,7 +66,11 @@ fn run_random(seed: u64, protected: bool) -> Exit {
         cpu.s.eip = 0x10000;
         cpu.s.gpr[4] = 0x9000;
     } else {
-        cpu.s.seg[1] = SegReg { selector: 0x1000, base: 0x10000, ..cpu.s.seg[1] };
+        cpu.s.seg[1] = SegReg {
+            selector: 0x1000,
+            base: 0x10000,
+            ..cpu.s.seg[1]
+        };
         cpu.s.eip = 0;
         cpu.s.gpr[4] = 0x9000;
     }

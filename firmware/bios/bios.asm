@@ -3,7 +3,8 @@
 ; The firmware of the crane86 PC, a board modelled on QEMU's i440FX PC:
 ; RAM from 0, VGA text memory at B8000, COM1 (16550A) at 3F8h, the 8259A
 ; pair, the 8254 PIT, the MC146818 RTC/CMOS, an optional i8042, port 92h
-; A20, an ATA disk on the primary channel and a debug console at E9h.
+; A20, an ATA disk on the primary channel, a debug console at E9h, PCI
+; (i440FX, PIIX3/PIIX4 PM), a VGA with the Bochs VBE interface and ACPI.
 ;
 ; It is a 64 KiB image, mapped at F0000-FFFFF (and at FFFF0000 at reset),
 ; written for 16-bit real mode on a 686-class CPU (32-bit registers are
@@ -21,6 +22,9 @@
 ;   int14.asm   serial port                  int15.asm  system services
 ;   int16.asm   keyboard (i8042 and COM1)    int1a.asm  timer and clock
 ;   boot.asm    INT 19h/18h, INT 11h/12h, default handlers
+;   pci.asm     PCI configuration, bus 0 set-up at POST
+;   acpi.asm    ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, MADT)
+;   vbe.asm     VESA BIOS Extensions (INT 10h AX=4Fxxh) over Bochs VBE
 ;   tables.asm  read-only data
 
         cpu 686
@@ -42,6 +46,9 @@ rom_start:
 %include "int16.asm"
 %include "int1a.asm"
 %include "boot.asm"
+%include "pci.asm"
+%include "acpi.asm"
+%include "vbe.asm"
 %include "tables.asm"
 rom_code_end:
 

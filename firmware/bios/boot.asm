@@ -3,6 +3,7 @@
 ; handlers every unused vector points at.
 
 ; ---- INT 19h: load the boot sector of disk 80h and jump to it -------------
+; (or, for a direct boot, jump to what the board placed at 0:7C00)
 int19_handler:
         cli
         cld
@@ -14,6 +15,12 @@ int19_handler:
         sti
         push word BDA_SEG
         pop ds
+        ; Direct boot (CMOS 0x5F bit 1): the board has put a boot stub at
+        ; 0:7C00 (for -kernel); run it as if it were disk 80h's boot sector.
+        mov al, CMOS_CRANE86
+        call cmos_read
+        test al, CRANE86_DIRECT
+        jnz .jump
         mov gs, [BDA_EBDA]
         test byte [gs:E_DISK_FLAGS], DISK_PRESENT
         jz boot_fail
@@ -44,7 +51,7 @@ int19_handler:
         jmp boot_fail
 .go:    mov si, str_crlf
         call bios_puts
-        xor ax, ax
+.jump:  xor ax, ax
         mov ds, ax
         mov es, ax
         xor bx, bx

@@ -1,11 +1,13 @@
-; int10.asm — INT 10h video services for the VGA colour text mode.
+; int10.asm — INT 10h video services of a VGA BIOS.
 ;
-; Models the text part of a VGA BIOS: mode 3 (80x25, 16 colours, 8 pages
-; of 4 KiB at B800:0000), cursor handling through the CRTC (ports
-; 0x3D4/0x3D5) and the BDA video fields. The VGA registers are left as the
-; board set them at reset (crane86's VGA comes up in text mode); graphics
-; modes are not offered. Text written by teletype (0Eh, 13h) and by 09h/0Ah
-; is echoed to COM1, see tty_echo.
+; Text mode 3 (80x25, 16 colours, 8 pages of 4 KiB at B800:0000) with the
+; cursor through the CRTC (ports 0x3D4/0x3D5) and the BDA video fields;
+; graphics modes 12h (640x480x16, planar) and 13h (320x200x256); pixels,
+; palette registers and the DAC; the VESA extensions (AH=4Fh, vbe.asm).
+; Every mode set programs the VGA registers in full (vga_load_regs).
+; Text written by teletype (0Eh, 13h) and by 09h/0Ah is echoed to COM1,
+; see tty_echo; in graphics modes text is not drawn, only echoed and
+; tracked (cursor position).
 
 VCOLS   equ 80
 VROWS   equ 25
@@ -25,8 +27,12 @@ int10_handler:
         call [cs:int10_table+si]
         FRAME_LEAVE
 .high:  cmp ah, 0x1A
-        jne .out
+        jne .vbe
         call v_display_combination
+        FRAME_LEAVE
+.vbe:   cmp ah, 0x4F
+        jne .out
+        call vbe_dispatch
 .out:   FRAME_LEAVE
 
 int10_table:
@@ -42,11 +48,11 @@ int10_table:
         dw v_write_char_attr        ; 09
         dw v_write_char             ; 0A
         dw v_nop                    ; 0B CGA palette
-        dw v_nop                    ; 0C write pixel
-        dw v_nop                    ; 0D read pixel
+        dw v_write_pixel            ; 0C
+        dw v_read_pixel             ; 0D
         dw v_teletype               ; 0E
         dw v_get_mode               ; 0F
-        dw v_nop                    ; 10 palette registers
+        dw v_palette                ; 10
         dw v_font                   ; 11
         dw v_alt_select             ; 12
         dw v_write_string           ; 13
@@ -111,36 +117,71 @@ v_sync_cursor:
         ret
 
 ; ---- AH=00: set mode -------------------------------------------------------
-; Modes 0-3 give the 80x25 colour text mode (the BDA reports mode 3);
-; other modes are not supported and leave the current mode alone.
+; Modes 0-3 give the 80x25 colour text mode (the BDA reports mode 3), 12h
+; is 640x480 in 16 colours (four planes), 13h is 320x200 in 256 colours
+; (chain-4). AL bit 7 keeps the video memory. Other modes are refused and
+; leave the current mode alone. A VBE mode in use is switched off first.
 v_set_mode:
         mov ah, al                  ; bit 7 = keep screen contents
         and al, 0x7F
         cmp al, 3
         jbe .text
+        cmp al, 0x12
+        je .m12
+        cmp al, 0x13
+        je .m13
         ret
-.text:  mov byte [BDA_VMODE], 3
+.m12:   mov si, vga_mode12
+        mov bx, 80                  ; columns
+        mov cx, 0xA000              ; page size
+        mov dx, (29 << 8) | 16      ; rows - 1, character height
+        jmp .gfx
+.m13:   mov si, vga_mode13
+        mov bx, 40
+        mov cx, 0xFA00
+        mov dx, (24 << 8) | 8
+.gfx:   call vbe_disable
+        push es
+        mov es, [BDA_EBDA]
+        mov byte [es:E_VGFX], 1
+        pop es
+        mov [BDA_VMODE], al
+        mov [BDA_VCOLS], bx
+        mov [BDA_VPAGESIZE], cx
+        mov [BDA_VROWS], dh
+        mov [BDA_VCHARH], dl
+        mov byte [BDA_VCHARH+1], 0
+        call v_mode_common
+        call vga_load_regs
+        cmp al, 0x13
+        je .dac256
+        call vga_load_dac64
+        jmp .clr
+.dac256:
+        call vga_load_dac256
+.clr:   test ah, 0x80
+        jnz .r
+        mov ax, 0xA000              ; all four planes are write-enabled
+        mov es, ax
+        xor di, di
+        xor ax, ax
+        mov cx, 0x8000
+        rep stosw
+.r:     ret
+.text:  call vbe_disable
+        push es
+        mov es, [BDA_EBDA]
+        mov byte [es:E_VGFX], 0
+        pop es
+        mov byte [BDA_VMODE], 3
         mov word [BDA_VCOLS], VCOLS
         mov word [BDA_VPAGESIZE], VPAGE_BYTES
-        mov word [BDA_VPAGESTART], 0
-        push ax
-        push ds
-        pop es
-        mov di, BDA_CURPOS
-        xor ax, ax
-        mov cx, 8
-        rep stosw
-        pop ax
-        mov byte [BDA_VPAGE], 0
-        mov word [BDA_CRTCBASE], CRTC_INDEX
-        mov byte [BDA_VMSR], 0x29
-        mov byte [BDA_VPALETTE], 0x30
         mov byte [BDA_VROWS], VROWS - 1
         mov word [BDA_VCHARH], 16
-        mov byte [BDA_VCTL], 0x60
-        mov byte [BDA_VSWITCHES], 0x09
-        mov byte [BDA_VFLAGS], 0x51
-        call vga_load_mode3
+        call v_mode_common
+        mov si, vga_mode3
+        call vga_load_regs
+        call vga_load_dac64
         test ah, 0x80
         jnz .keep
         mov ax, 0xB800
@@ -158,22 +199,57 @@ v_set_mode:
         call v_sync_cursor
         ret
 
-; vga_load_mode3: program the VGA registers for 80x25 text (the standard
-; mode 3 register set) and the 64-colour EGA-compatible DAC palette. The
-; character generator (plane 2) is not loaded: the board's VGA is expected
-; to come with its own text font.
-vga_load_mode3:
+; v_mode_common: BDA fields every mode set resets. Preserves AX.
+v_mode_common:
+        push ax
+        push cx
+        push di
+        push es
+        mov word [BDA_VPAGESTART], 0
+        push ds
+        pop es
+        mov di, BDA_CURPOS
+        xor ax, ax
+        mov cx, 8
+        rep stosw
+        mov byte [BDA_VPAGE], 0
+        mov word [BDA_CRTCBASE], CRTC_INDEX
+        mov byte [BDA_VMSR], 0x29
+        mov byte [BDA_VPALETTE], 0x30
+        mov byte [BDA_VCTL], 0x60
+        mov byte [BDA_VSWITCHES], 0x09
+        mov byte [BDA_VFLAGS], 0x51
+        pop es
+        pop di
+        pop cx
+        pop ax
+        ret
+
+; v_gfx: ZF=0 when a graphics mode is set (no text buffer to read or
+; write), ZF=1 in text mode. Uses FS = BDA.
+v_gfx:
+        push es
+        mov es, [fs:BDA_EBDA]
+        cmp byte [es:E_VGFX], 0
+        pop es
+        ret
+
+; vga_load_regs: program the VGA from the mode table at CS:SI: misc output,
+; sequencer 1-4, CRTC 0-24, graphics controller 0-8, attribute controller
+; 0-20. The character generator (plane 2) is not loaded: the board's VGA
+; is expected to come with its own text font. Preserves AX.
+vga_load_regs:
         push ax
         push cx
         push dx
         push si
         mov dx, 0x3C2
-        mov al, 0x67                ; misc output: colour, 28 MHz, 400 lines
+        mov al, [cs:si]             ; misc output
         out dx, al
+        inc si
         mov dx, 0x3C4               ; sequencer (held in reset meanwhile)
         mov ax, 0x0100
         call .idx
-        mov si, vga3_seq + 1
         mov ah, 1
         mov cx, 4
 .seq:   call .tbl
@@ -183,13 +259,11 @@ vga_load_mode3:
         mov dx, CRTC_INDEX
         mov ax, 0x0E11              ; unlock CRTC registers 0-7
         call .idx
-        mov si, vga3_crtc
         xor ah, ah
         mov cx, 25
 .crtc:  call .tbl
         loop .crtc
         mov dx, 0x3CE               ; graphics controller
-        mov si, vga3_gc
         xor ah, ah
         mov cx, 9
 .gc:    call .tbl
@@ -197,7 +271,6 @@ vga_load_mode3:
         mov dx, 0x3DA               ; reset the attribute flip-flop
         in al, dx
         mov dx, 0x3C0
-        mov si, vga3_ac
         xor ah, ah
 .ac:    mov al, ah
         out dx, al
@@ -209,20 +282,6 @@ vga_load_mode3:
         jb .ac
         mov al, 0x20                ; palette set up: show the screen
         out dx, al
-        mov dx, 0x3C8               ; DAC: colour i has bits rgbRGB,
-        xor al, al                  ; upper case at 2/3, lower at 1/3
-        out dx, al
-        inc dx
-        xor ah, ah
-.dac:   mov cl, 2                   ; red: bits 2 and 5
-        call .comp
-        mov cl, 1                   ; green: bits 1 and 4
-        call .comp
-        mov cl, 0                   ; blue: bits 0 and 3
-        call .comp
-        inc ah
-        cmp ah, 64
-        jb .dac
         pop si
         pop dx
         pop cx
@@ -246,8 +305,38 @@ vga_load_mode3:
         inc si
         inc ah
         ret
-.comp:  ; AH = colour index, CL = bit of the 2/3 component -> out DAC value
+
+; vga_load_dac64: DAC entries 0-63 = the EGA-compatible 64-colour palette
+; (colour i has bits rgbRGB: upper case counts 2/3, lower case 1/3).
+; Preserves AX.
+vga_load_dac64:
         push ax
+        push dx
+        mov dx, 0x3C8
+        xor al, al
+        out dx, al
+        inc dx
+        xor ah, ah
+.dac:   call vga_dac_ega
+        inc ah
+        cmp ah, 64
+        jb .dac
+        pop dx
+        pop ax
+        ret
+
+; vga_dac_ega: AH = 6-bit EGA colour -> its red, green, blue to port DX.
+vga_dac_ega:
+        push cx
+        mov cl, 2                   ; red: bits 2 and 5
+        call .comp
+        mov cl, 1                   ; green: bits 1 and 4
+        call .comp
+        mov cl, 0                   ; blue: bits 0 and 3
+        call .comp
+        pop cx
+        ret
+.comp:  push ax
         mov al, ah
         shr al, cl
         mov ch, al
@@ -259,6 +348,77 @@ vga_load_mode3:
         jz .c2
         add al, 0x15
 .c2:    out dx, al
+        pop ax
+        ret
+
+; vga_load_dac256: the standard 256-colour palette: the 16 EGA colours,
+; 16 greys, then 9 blocks of 24 hues (3 intensities x 3 saturations),
+; then 8 black entries. Preserves AX.
+vga_load_dac256:
+        push ax
+        push bx
+        push cx
+        push dx
+        push si
+        push di
+        mov dx, 0x3C8
+        xor al, al
+        out dx, al
+        inc dx
+        xor bx, bx
+.ega:   mov ah, [cs:vga_mode3_ac+bx] ; the text attribute palette
+        call vga_dac_ega
+        inc bx
+        cmp bx, 16
+        jb .ega
+        xor bx, bx
+.grey:  mov al, [cs:vga_greys+bx]
+        out dx, al
+        out dx, al
+        out dx, al
+        inc bx
+        cmp bx, 16
+        jb .grey
+        mov bx, vga_levels
+        mov cx, 9
+.blk:   push cx
+        mov si, vga_hues
+        mov cx, 24 * 3
+.hue:   movzx di, byte [cs:si]
+        mov al, [cs:bx+di]
+        out dx, al
+        inc si
+        loop .hue
+        add bx, 5
+        pop cx
+        loop .blk
+        mov cx, 8 * 3
+        xor al, al
+.blk0:  out dx, al
+        loop .blk0
+        pop di
+        pop si
+        pop dx
+        pop cx
+        pop bx
+        pop ax
+        ret
+
+; vbe_disable: leave any Bochs VBE mode (back to the VGA registers).
+; Preserves all registers.
+vbe_disable:
+        push ax
+        push dx
+        push es
+        mov es, [fs:BDA_EBDA]
+        mov word [es:E_VBE_MODE], 0
+        call vbe_present
+        jc .r
+        mov ax, VBE_DISPI_ENABLE
+        xor dx, dx
+        call vbe_write
+.r:     pop es
+        pop dx
         pop ax
         ret
 
@@ -345,7 +505,10 @@ v_scroll_up:
 v_scroll_down:
         mov si, 1
 v_scroll:
-        push ax
+        call v_gfx                  ; graphics modes: nothing to move
+        jz .text
+        ret
+.text:  push ax
         mov ax, 0xB800
         mov es, ax
         mov ds, ax
@@ -460,7 +623,11 @@ v_fill_row:
 
 ; ---- AH=08: read character and attribute at the cursor of page BH ---------
 v_read_char:
-        mov bl, bh
+        call v_gfx
+        jz .text
+        mov word [bp+R_AX], 0
+        ret
+.text:  mov bl, bh
         movzx si, bh
         and si, 7
         add si, si
@@ -508,6 +675,8 @@ v_write_common:
         jbe .cnt
         mov cx, si
 .cnt:   jcxz .echo
+        call v_gfx
+        jnz .echo
         test bl, bl
         jz .charonly
         rep stosw
@@ -582,9 +751,11 @@ v_tty:
         je .bs
         cmp al, 0x07
         je .store                   ; bell: nothing to draw
+        call v_gfx
+        jnz .adv
         call v_cell
         mov [es:di], al
-        inc dl
+.adv:   inc dl
         cmp dl, VCOLS
         jb .store
         xor dl, dl
@@ -592,6 +763,8 @@ v_tty:
         cmp dh, VROWS - 1
         jbe .store
         mov dh, VROWS - 1
+        call v_gfx
+        jnz .store
         call v_scroll_page
         jmp .store
 .cr:    xor dl, dl
@@ -640,6 +813,239 @@ v_scroll_page:
         pop si
         pop cx
         pop ax
+        ret
+
+; ---- AH=0C/0D: write / read a pixel (modes 12h and 13h) ------------------
+; AL = colour (0C; in mode 12h bit 7 XORs), BH = page, CX = x, DX = y.
+v_pixel_addr:                       ; -> ES:DI = byte, AH = bit mask (12h)
+        mov ax, 0xA000
+        mov es, ax
+        mov ax, dx
+        cmp byte [BDA_VMODE], 0x13
+        jne .planar
+        cmp cx, 320
+        jae .bad
+        cmp dx, 200
+        jae .bad
+        imul di, ax, 320
+        add di, cx
+        clc
+        ret
+.planar:
+        cmp cx, 640
+        jae .bad
+        cmp dx, 480
+        jae .bad
+        imul di, ax, 80
+        mov ax, cx
+        shr ax, 3
+        add di, ax
+        mov ah, 0x80
+        and cl, 7
+        shr ah, cl
+        clc
+        ret
+.bad:   stc
+        ret
+
+v_write_pixel:
+        mov al, [BDA_VMODE]
+        cmp al, 0x12
+        jb .r
+        cmp al, 0x13
+        ja .r
+        call v_pixel_addr
+        jc .r
+        mov bl, [bp+R_AL]
+        cmp byte [BDA_VMODE], 0x13
+        jne .planar
+        mov [es:di], bl
+.r:     ret
+.planar:
+        mov dx, 0x3CE
+        mov al, 0x08                ; bit mask: this pixel only
+        out dx, ax
+        mov ax, 0x0205              ; write mode 2: colour from the CPU byte
+        out dx, ax
+        mov ax, 0x0003              ; replace, or XOR with AL bit 7
+        test bl, 0x80
+        jz .rot
+        mov ah, 0x18
+.rot:   out dx, ax
+        mov al, [es:di]             ; load the latches
+        mov al, bl
+        and al, 0x0F
+        mov [es:di], al
+        mov ax, 0xFF08              ; back to the mode's defaults
+        out dx, ax
+        mov ax, 0x0005
+        out dx, ax
+        mov ax, 0x0003
+        out dx, ax
+        ret
+
+v_read_pixel:
+        mov byte [bp+R_AL], 0
+        mov al, [BDA_VMODE]
+        cmp al, 0x12
+        jb .r
+        cmp al, 0x13
+        ja .r
+        call v_pixel_addr
+        jc .r
+        cmp byte [BDA_VMODE], 0x13
+        jne .planar
+        mov al, [es:di]
+        mov [bp+R_AL], al
+.r:     ret
+.planar:
+        mov bl, ah                  ; mask
+        xor bh, bh                  ; colour
+        mov dx, 0x3CE
+        mov cx, 0x0304              ; read map select, plane 3 down to 0
+.plane: mov ax, cx
+        out dx, ax
+        shl bh, 1
+        test [es:di], bl
+        jz .z
+        or bh, 1
+.z:     dec ch
+        jns .plane
+        mov ax, 0x0004
+        out dx, ax
+        mov [bp+R_AL], bh
+        ret
+
+; ---- AH=10: palette registers and the DAC -----------------------------------
+; AL = 00 set palette register BL to BH, 01 overscan BH, 02 all 17 from
+; ES:DX, 03 blink toggle (ignored), 07 read register BL -> BH, 08 overscan
+; -> BH, 10 DAC register BX = DH/CH/CL (red/green/blue), 12 DAC block BX,
+; CX entries from ES:DX, 15 read DAC register BX, 17 read block.
+v_palette:
+        mov es, [bp+R_ES]
+        cmp al, 0x00
+        je .set1
+        cmp al, 0x01
+        je .over
+        cmp al, 0x02
+        je .all
+        cmp al, 0x07
+        je .get1
+        cmp al, 0x08
+        je .getover
+        cmp al, 0x10
+        je .dac1
+        cmp al, 0x12
+        je .dacset
+        cmp al, 0x15
+        je .dacget1
+        cmp al, 0x17
+        je .dacget
+        ret
+.over:  mov bl, 0x11
+.set1:  cmp bl, 0x14
+        ja .r
+        mov al, bl
+        mov ah, bh
+        call v_ac_write
+.r:     ret
+.all:   mov si, dx
+        xor bl, bl
+.alln:  mov al, bl
+        mov ah, [es:si]
+        call v_ac_write
+        inc si
+        inc bl
+        cmp bl, 0x10
+        jb .alln
+        mov al, 0x11
+        mov ah, [es:si]
+        jmp v_ac_write
+.getover:
+        mov bl, 0x11
+.get1:  cmp bl, 0x14
+        ja .r
+        mov dx, 0x3DA
+        in al, dx
+        mov dx, 0x3C0
+        mov al, bl
+        out dx, al
+        inc dx
+        in al, dx
+        mov [bp+R_BH], al
+        mov dx, 0x3DA
+        in al, dx
+        mov dx, 0x3C0
+        mov al, 0x20
+        out dx, al
+        ret
+.dac1:  mov al, bl
+        mov dx, 0x3C8
+        out dx, al
+        inc dx
+        mov al, [bp+R_DH]
+        out dx, al
+        mov al, ch
+        out dx, al
+        mov al, cl
+        out dx, al
+        ret
+.dacset:
+        mov si, dx
+        mov al, bl
+        mov dx, 0x3C8
+        out dx, al
+        inc dx
+        imul cx, cx, 3
+        jcxz .r
+.ds:    mov al, [es:si]
+        out dx, al
+        inc si
+        loop .ds
+        ret
+.dacget1:
+        mov al, bl
+        mov dx, 0x3C7
+        out dx, al
+        add dx, 2
+        in al, dx
+        mov [bp+R_DH], al
+        in al, dx
+        mov [bp+R_CH], al
+        in al, dx
+        mov [bp+R_CL], al
+        ret
+.dacget:
+        mov di, dx
+        mov al, bl
+        mov dx, 0x3C7
+        out dx, al
+        add dx, 2
+        imul cx, cx, 3
+        jcxz .r2
+.dg:    in al, dx
+        mov [es:di], al
+        inc di
+        loop .dg
+.r2:    ret
+
+; v_ac_write: attribute controller register AL = AH, display left on.
+v_ac_write:
+        push dx
+        push ax
+        mov dx, 0x3DA
+        in al, dx
+        mov dx, 0x3C0
+        pop ax
+        out dx, al
+        xchg al, ah
+        out dx, al
+        xchg al, ah
+        push ax
+        mov al, 0x20
+        out dx, al
+        pop ax
+        pop dx
         ret
 
 ; ---- AH=0F: current mode -> AL = mode, AH = columns, BH = active page -----
@@ -714,6 +1120,8 @@ v_write_string:
         je .ctl
         cmp al, 0x07
         je .ctl
+        call v_gfx
+        jnz .ctl
         push di
         push es
         mov dx, [si+BDA_CURPOS]

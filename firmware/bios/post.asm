@@ -8,6 +8,7 @@
 ;   05 PIC/PIT       06 COM1           07 video          08 keyboard
 ;   09 clock         0A disk probed    0B memory map     0C interrupts on
 ;   0D boot (INT 19h)                  EE no bootable device
+;   10 PCI configured                  11 ACPI tables built
 
 post_entry:
         cli
@@ -52,7 +53,14 @@ post_entry:
         out SYS_CTRL_A, al
 
         ; Zero conventional memory (0 - 0x9FFFF) so the BDA, EBDA and the
-        ; guest's first view of RAM are deterministic.
+        ; guest's first view of RAM are deterministic. For a direct boot
+        ; (CMOS 0x5F bit 1) the board has already loaded the guest, so
+        ; only the IVT, the BDA and the EBDA are cleared.
+        mov al, CMOS_CRANE86
+        out CMOS_INDEX, al
+        in al, CMOS_DATA
+        test al, CRANE86_DIRECT
+        jnz .keep_ram
         xor eax, eax
         xor dx, dx
 .clear: mov es, dx
@@ -62,6 +70,20 @@ post_entry:
         add dx, 0x1000
         cmp dx, 0xA000
         jb .clear
+        jmp .cleared
+.keep_ram:
+        xor eax, eax
+        mov es, ax
+        xor di, di
+        mov cx, 0x500 / 4           ; IVT and BDA
+        rep stosd
+        mov ax, EBDA_SEG
+        mov es, ax
+        xor eax, eax
+        xor di, di
+        mov cx, EBDA_KIB * 1024 / 4
+        rep stosd
+.cleared:
         POST_CODE 0x02
 
         xor ax, ax
@@ -75,6 +97,10 @@ post_entry:
         call post_pic_pit
         call post_lapic
         POST_CODE 0x05
+        push word EBDA_SEG
+        pop es
+        call post_pci
+        POST_CODE 0x10
         call post_serial
         POST_CODE 0x06
         mov ax, 0x0003              ; text mode 3, clears the screen
@@ -86,6 +112,10 @@ post_entry:
         POST_CODE 0x09
         call ata_probe
         POST_CODE 0x0A
+        push word EBDA_SEG
+        pop es
+        call post_acpi
+        POST_CODE 0x11
         call post_e820
         POST_CODE 0x0B
 
@@ -211,18 +241,7 @@ post_lapic:
         test edx, 1 << 9            ; APIC on chip?
         jz .done
         push ds
-        o16 lgdt [cs:flat_gdt_desc]
-        mov eax, cr0
-        or al, 1
-        mov cr0, eax
-        jmp short .pm
-.pm:    mov bx, flat_gdt.data - flat_gdt
-        mov fs, bx
-        and al, 0xFE
-        mov cr0, eax
-        jmp short .rm
-.rm:    xor bx, bx                  ; FS keeps its 4 GiB limit, base 0
-        mov fs, bx
+        call flat_fs
         mov ebx, 0xFEE00000
         mov dword [fs:ebx+0xF0], 0x000001FF   ; SVR: enabled, vector FFh
         mov dword [fs:ebx+0x350], 0x00000700  ; LVT LINT0: ExtINT
@@ -417,29 +436,25 @@ post_e820:
         mov ebx, 0x20000
         mov cl, 2
         call .add
-        ; 1 MiB to the top of RAM below 4 GiB
-        mov al, CMOS_EXT16_HI
-        call cmos_read
-        mov ah, al
-        mov al, CMOS_EXT16_LO
-        call cmos_read
-        movzx ebx, ax
-        test ebx, ebx
-        jz .small
-        shl ebx, 16                 ; 64 KiB units above 16 MiB
-        add ebx, 0x1000000 - 0x100000
-        jmp .ext
-.small: mov al, CMOS_EXT_HI
-        call cmos_read
-        mov ah, al
-        mov al, CMOS_EXT_LO
-        call cmos_read
-        movzx ebx, ax
-        shl ebx, 10                 ; KiB above 1 MiB
-.ext:   test ebx, ebx
+        ; 1 MiB to the top of RAM below 4 GiB, less the ACPI tables if
+        ; they had to go there
+        call ram_top_below_4g
+        test eax, eax
         jz .rom
+        mov ebx, eax
+        mov edx, [es:E_ACPI_BASE]
+        cmp edx, 0x100000
+        jb .ext
+        mov ebx, edx
+.ext:   sub ebx, 0x100000
         mov eax, 0x100000
         mov cl, 1
+        call .add
+        cmp edx, 0x100000
+        jb .rom
+        mov eax, edx
+        mov ebx, ACPI_AREA_SIZE
+        mov cl, 3                   ; ACPI tables
         call .add
 .rom:   ; the BIOS ROM alias below 4 GiB
         mov eax, 0xFFFC0000

@@ -6,8 +6,10 @@
 ; BIOS alone: INT 10h teletype (echoed to COM1 by the BIOS), INT 12h,
 ; INT 15h E820 and 86h, INT 13h 08h/41h/48h, INT 1Ah, CPUID, and two CPU
 ; workouts (a sieve of Eratosthenes and an ASCII Mandelbrot set in integer
-; fixed point). It ends with "Demo finished." and CLI; HLT, which ends a
-; crane86 run. All output but the clock line is deterministic.
+; fixed point). With a window showing the screen (CMOS 0x5F bit 0) it
+; then shows the 256-colour palette of mode 13h for two seconds. It ends
+; with "Demo finished." and CLI; HLT, which ends a crane86 run. All output
+; but the clock line is deterministic.
 ;
 ; Build: nasm -f bin -o firmware/demo.img firmware/demo/demo.asm
 
@@ -17,6 +19,7 @@
 
 IMAGE_BYTES     equ 65536           ; the image is padded to 64 KiB
 SIEVE_SEG       equ 0x2000          ; 64 KiB of flags at 0x20000
+SAVE_SEG        equ 0x3000          ; the text screen while the palette shows
 
 ; ===========================================================================
 ; boot sector
@@ -419,11 +422,86 @@ main:
         dec word [m_row]
         jnz .mrow
 
+        call palette_show
         mov si, s_finished
         call puts
         cli
         hlt
         jmp $ - 2
+
+; palette_show: when a window shows the screen (CMOS 0x5F bit 0), show the
+; 256 colours of mode 13h for two seconds, then bring the text back. The
+; headless run (the bit clear) skips it, so the serial output is the same.
+palette_show:
+        mov al, 0x5F
+        out 0x70, al
+        in al, 0x71
+        test al, 1
+        jz .r
+        mov ah, 0x03                ; keep the cursor
+        xor bh, bh
+        int 0x10
+        push dx
+        push ds                     ; keep text page 0 at 3000:0000
+        push es
+        push word 0xB800
+        pop ds
+        push word SAVE_SEG
+        pop es
+        xor si, si
+        xor di, di
+        mov cx, 80 * 25
+        rep movsw
+        pop es
+        pop ds
+        mov ax, 0x0013
+        int 0x10
+        push es
+        push word 0xA000
+        pop es
+        xor di, di                  ; 16 x 16 tiles of 20 x 12 pixels
+        xor dx, dx                  ; row
+.row:   xor cx, cx                  ; column
+.col:   mov ax, dx
+        mov bl, 12
+        div bl                      ; AL = tile row
+        shl al, 4
+        mov bl, al
+        mov ax, cx
+        mov bh, 20
+        div bh                      ; AL = tile column
+        add al, bl
+        stosb
+        inc cx
+        cmp cx, 320
+        jb .col
+        inc dx
+        cmp dx, 192
+        jb .row
+        pop es
+        mov ah, 0x86                ; two seconds
+        mov cx, 0x001E
+        mov dx, 0x8480
+        int 0x15
+        mov ax, 0x0083              ; text mode, memory kept ...
+        int 0x10
+        push ds                     ; ... and page 0 put back
+        push es
+        push word SAVE_SEG
+        pop ds
+        push word 0xB800
+        pop es
+        xor si, si
+        xor di, di
+        mov cx, 80 * 25
+        rep movsw
+        pop es
+        pop ds
+        pop dx
+        mov ah, 0x02
+        xor bh, bh
+        int 0x10
+.r:     ret
 
 MCOLS   equ 72
 MROWS   equ 23

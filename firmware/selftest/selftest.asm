@@ -1,6 +1,8 @@
 ; selftest.asm — a guest that checks the crane86 BIOS services one by one
-; and prints "<name>: ok" or "<name>: FAIL ah=<status>" for each, then
-; "selftest done" and halts. It is not committed as an image: the firmware
+; (disk, serial, clock, keyboard, video modes and VBE, the ACPI tables and
+; PM registers) and prints "<name>: ok" or "<name>: FAIL ah=<status>" for
+; each, then "selftest done", and powers the machine off through ACPI
+; (printing "power off failed" and halting if it is still running). It is not committed as an image: the firmware
 ; crate's QEMU test assembles it and runs it from a scratch disk
 ; (sectors from PAT_LBA on hold their own LBA in every dword).
 ; It writes to sectors 200-211 of its disk.
@@ -524,6 +526,332 @@ main:
         jne .fj
         cmp cx, 0x0007
 .fj:    OKIF e
+        ; ---- ACPI: find the RSDP (EBDA first KiB, then E0000-FFFFF)
+        T 'ACPI RSDP'
+        push ds
+        push word 0x40
+        pop ds
+        mov ax, [0x0E]
+        pop ds
+        mov es, ax
+        mov cx, 1024 / 16
+        call find_rsdp
+        jnc .ra
+        mov ax, 0xE000
+        mov es, ax
+        mov cx, 0x20000 / 16        ; E0000-FFFFF
+        call find_rsdp
+.ra:    push word 0
+        pop es
+        OKIF nc
+        T 'ACPI RSDT'
+        mov eax, [acpi_rsdt]
+        mov ebx, 'RSDT'
+        call acpi_table             ; -> ES:0 = table, ECX = length, CF
+        jc .rb
+        mov si, 36                  ; walk the entries
+.rbe:   cmp si, cx
+        jae .rb
+        mov eax, [es:si]
+        push es
+        push si
+        push cx
+        mov ebx, 'FACP'
+        push eax
+        call acpi_table
+        pop eax
+        jc .rbn
+        mov [acpi_fadt], eax
+.rbn:   mov ebx, 'APIC'
+        push eax
+        call acpi_table
+        pop eax
+        jc .rbm
+        mov [acpi_madt], eax
+.rbm:   pop cx
+        pop si
+        pop es
+        add si, 4
+        jmp .rbe
+.rb:    push word 0
+        pop es
+        cmp dword [acpi_fadt], 0
+        je .rbf
+        cmp dword [acpi_madt], 0
+        je .rbf
+        clc
+        jmp .rbo
+.rbf:   stc
+.rbo:   OKIF nc
+        T 'ACPI FADT'
+        mov eax, [acpi_fadt]
+        mov ebx, 'FACP'
+        call acpi_table
+        jc .rc
+        cmp word [es:46], 9         ; SCI_INT
+        jne .rcf
+        mov eax, [es:64]            ; PM1a_CNT_BLK
+        mov [acpi_pm1cnt], ax
+        cmp dword [es:56], 0x600
+        jne .rcf
+        cmp eax, 0x604
+        jne .rcf
+        cmp dword [es:76], 0x608
+        jne .rcf
+        cmp dword [es:88], 0x04000204   ; lengths 4, 2, 0, 4
+        jne .rcf
+        mov eax, [es:40]
+        mov [acpi_dsdt], eax
+        mov eax, [es:36]            ; FACS: signature and length only
+        push word 0
+        pop es
+        mov ebx, eax
+        shr ebx, 4
+        mov es, bx
+        and ax, 15
+        mov bx, ax
+        cmp dword [es:bx], 'FACS'
+        jne .rcf
+        cmp dword [es:bx+4], 64
+        jne .rcf
+        clc
+        jmp .rc
+.rcf:   stc
+.rc:    push word 0
+        pop es
+        OKIF nc
+        T 'ACPI DSDT _S5'
+        mov eax, [acpi_dsdt]
+        mov ebx, 'DSDT'
+        call acpi_table
+        jc .rd
+        xor si, si
+.rds:   cmp si, cx
+        jae .rdf
+        cmp dword [es:si], '_S5_'
+        jne .rdn
+        cmp byte [es:si+4], 0x12    ; PackageOp
+        je .rdp
+.rdn:   inc si
+        jmp .rds
+.rdp:   mov al, [es:si+5]           ; PkgLength: bits 7:6 = extra bytes
+        shr al, 6
+        movzx bx, al
+        add bx, si
+        add bx, 7                   ; skip lead byte and NumElements
+        cmp byte [es:bx-1], 4
+        jne .rdf
+        mov al, [es:bx]             ; SLP_TYPa: Zero, One or BytePrefix
+        cmp al, 0x0A
+        jne .rdz
+        mov al, [es:bx+1]
+        jmp .rdv
+.rdz:   cmp al, 1
+        ja .rdf
+.rdv:   mov [acpi_slp_typ], al
+        clc
+        jmp .rd
+.rdf:   stc
+.rd:    push word 0
+        pop es
+        OKIF nc
+        T 'ACPI MADT'
+        mov eax, [acpi_madt]
+        mov ebx, 'APIC'
+        call acpi_table
+        jc .re
+        cmp dword [es:36], 0xFEE00000
+        jne .ref
+        test byte [es:40], 1        ; PCAT_COMPAT
+        jz .ref
+        cmp word [es:44], 0x0800    ; processor local APIC, 8 bytes
+        jne .ref
+        test byte [es:48], 1        ; enabled
+        jz .ref
+        clc
+        jmp .re
+.ref:   stc
+.re:    push word 0
+        pop es
+        OKIF nc
+        T 'ACPI SCI_EN, PM timer'
+        mov dx, [acpi_pm1cnt]
+        in ax, dx
+        test al, 1
+        jz .rtf
+        mov dx, 0x608
+        in eax, dx
+        mov ebx, eax
+        mov cx, 0
+        mov dx, 10000               ; 10 ms
+        mov ah, 0x86
+        int 0x15
+        mov dx, 0x608
+        in eax, dx
+        sub eax, ebx
+        and eax, 0xFFFFFF
+        cmp eax, 20000              ; 10 ms = 35795 ticks
+        jb .rtf
+        cmp eax, 400000
+        ja .rtf
+        clc
+        jmp .rt
+.rtf:   stc
+.rt:    OKIF nc
+        ; ---- video
+        T 'INT 10h 1A00h'
+        mov ax, 0x1A00
+        int 0x10
+        cmp al, 0x1A
+        jne .va
+        cmp bl, 0x08
+.va:    OKIF e
+        T 'INT 10h mode 13h'
+        mov ax, 0x0013
+        int 0x10
+        mov ah, 0x0F
+        int 0x10
+        cmp ax, 0x2813
+        jne .vb
+        mov ax, 0x0C2C              ; pixel (10, 20) = 2Ch
+        mov cx, 10
+        mov dx, 20
+        int 0x10
+        mov ax, 0x0D00
+        int 0x10
+        cmp al, 0x2C
+        jne .vb
+        push es
+        push word 0xA000
+        pop es
+        cmp byte [es:20 * 320 + 10], 0x2C
+        pop es
+        jne .vb
+        mov ax, 0x1015              ; DAC entry 40: bright red
+        mov bx, 40
+        int 0x10
+        cmp dh, 0x3F
+        jne .vb
+        cmp cx, 0
+.vb:    OKIF e
+        T 'INT 10h mode 12h'
+        mov ax, 0x0012
+        int 0x10
+        mov ah, 0x0F
+        int 0x10
+        cmp ax, 0x5012
+        jne .vc
+        mov ax, 0x0C09              ; pixel (100, 50) = 9
+        mov cx, 100
+        mov dx, 50
+        int 0x10
+        mov ax, 0x0D00
+        int 0x10
+        cmp al, 9
+        jne .vc
+        mov ax, 0x0D00
+        mov cx, 101
+        int 0x10
+        cmp al, 0
+.vc:    OKIF e
+        T 'VBE 4F00h'
+        push word 0x6000
+        pop es
+        xor di, di
+        mov dword [es:di], 'VBE2'
+        mov ax, 0x4F00
+        int 0x10
+        cmp ax, 0x004F
+        jne .vd
+        cmp dword [es:0], 'VESA'
+        jne .vd
+        cmp word [es:4], 0x0200
+        jb .vd
+        cmp word [es:0x12], 64      ; at least 4 MiB
+        jb .vd
+        lds si, [es:0x0E]           ; the mode list must hold 111h
+.vdl:   lodsw
+        cmp ax, 0xFFFF
+        je .vdx
+        cmp ax, 0x111
+        jne .vdl
+.vdx:   push word 0
+        pop ds
+        cmp ax, 0x111
+.vd:    push word 0
+        pop es
+        OKIF e
+        T 'VBE 4F01h 111h'
+        push word 0x6000
+        pop es
+        xor di, di
+        mov ax, 0x4F01
+        mov cx, 0x111
+        int 0x10
+        cmp ax, 0x004F
+        jne .vex
+        mov al, [es:0]
+        and al, 0x99
+        cmp al, 0x99                ; supported, colour, graphics, LFB
+        jne .vex
+        cmp dword [es:0x12], (480 << 16) | 640
+        jne .vex
+        cmp byte [es:0x19], 16
+        jne .vex
+        cmp word [es:0x10], 1280
+        jne .vex
+        cmp byte [es:0x1F], 5       ; red: 5 bits at 11
+        jne .vex
+        cmp byte [es:0x20], 11
+        jne .vex
+        cmp dword [es:0x28], 0
+        jmp .ve
+.vex:   cmp al, al                  ; failed: ZF=1
+.ve:    push word 0
+        pop es
+        OKIF ne
+        T 'VBE 4F02h/4F03h/4F05h'
+        mov ax, 0x4F02
+        mov bx, 0x4111
+        int 0x10
+        cmp ax, 0x004F
+        jne .vf
+        mov ax, 0x4F03
+        int 0x10
+        cmp bx, 0x4111
+        jne .vf
+        mov ax, 0x4F02
+        mov bx, 0x0105
+        int 0x10
+        cmp ax, 0x004F
+        jne .vf
+        mov ax, 0x4F05
+        mov bx, 0x0000
+        mov dx, 3
+        int 0x10
+        mov ax, 0x4F05
+        mov bx, 0x0100
+        xor dx, dx
+        int 0x10
+        cmp ax, 0x004F
+        jne .vf
+        cmp dx, 3
+        jne .vf
+        mov ax, 0x4F02              ; an unknown mode fails
+        mov bx, 0x17F
+        int 0x10
+        cmp ax, 0x004F
+        je .vf
+        mov ax, 0x0003
+        int 0x10
+        mov ah, 0x0F
+        int 0x10
+        cmp al, 3
+        jne .vf
+        mov ax, 0x4F03
+        int 0x10
+        cmp bx, 3
+.vf:    OKIF e
         ; ---- keys typed within half a second, shown as [scan:ascii]
         T 'keys'
         call nl
@@ -552,9 +880,90 @@ main:
 .kdone: call nl
         mov si, s_done
         call puts
+        ; ACPI soft-off: SLP_TYP from \_S5, SLP_EN
+        mov si, s_poweroff
+        call puts
+        mov dx, [acpi_pm1cnt]
+        test dx, dx
+        jz .nopm
+        movzx ax, byte [acpi_slp_typ]
+        and al, 7
+        shl ax, 10
+        or ax, 0x2000
+        out dx, ax
+        mov cx, 0                   ; give it a moment
+        mov dx, 50000
+        mov ah, 0x86
+        int 0x15
+.nopm:  mov si, s_poweroff_failed
+        call puts
         cli
         hlt
 
+; find_rsdp: scan ES:0 on, CX paragraphs (0 = 65536), for a checksummed
+; 'RSD PTR ' -> [acpi_rsdt], CF=0
+find_rsdp:
+        xor di, di
+.n:     cmp dword [es:di], 'RSD '
+        jne .x
+        cmp dword [es:di+4], 'PTR '
+        jne .x
+        xor al, al
+        xor bx, bx
+.s:     add al, [es:di+bx]
+        inc bx
+        cmp bx, 20
+        jb .s
+        test al, al
+        jnz .x
+        mov eax, [es:di+16]
+        mov [acpi_rsdt], eax
+        clc
+        ret
+.x:     add di, 16
+        jnz .nw
+        mov ax, es                  ; next 64 KiB
+        add ax, 0x1000
+        mov es, ax
+.nw:    loop .n
+        stc
+        ret
+; acpi_table: EAX = physical address (below 1 MiB), EBX = signature ->
+; ES:0 = the table, ECX = its length; CF=1 if absent or bad checksum
+acpi_table:
+        cmp eax, 0x100000 - 36
+        jae .bad
+        test al, 15                 ; our tables are paragraph aligned
+        jnz .bad
+        shr eax, 4
+        mov es, ax
+        cmp [es:0], ebx
+        jne .bad
+        mov ecx, [es:4]
+        cmp ecx, 36
+        jb .bad
+        cmp ecx, 0x10000
+        jae .bad
+        xor al, al
+        xor si, si
+.s:     add al, [es:si]
+        inc si
+        cmp si, cx
+        jb .s
+        test al, al
+        jnz .bad
+        clc
+        ret
+.bad:   stc
+        ret
+acpi_rsdt:      dd 0
+acpi_fadt:      dd 0
+acpi_madt:      dd 0
+acpi_dsdt:      dd 0
+acpi_pm1cnt:    dw 0
+acpi_slp_typ:   db 0xFF
+s_poweroff:     db 'ACPI power off', 13, 10, 0
+s_poweroff_failed: db 'power off failed', 13, 10, 0
 lba2chs:        ; eax=lba -> cx, dh
         xor edx, edx
         movzx ebx, word [spt]

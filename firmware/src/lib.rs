@@ -2,14 +2,19 @@
 //!
 //! - [`BIOS`]: the 64 KiB BIOS ROM (`bios/*.asm`). The board maps it at
 //!   `0xF0000..=0xFFFFF` and again at `0xFFFF0000..=0xFFFFFFFF`; the CPU
-//!   starts at its reset vector `F000:FFF0`. It runs POST, offers the PC
-//!   BIOS services (INT 10h text video echoed to COM1, INT 13h disk over
-//!   ATA PIO, INT 15h memory map, INT 16h keyboard from the i8042 or COM1,
-//!   INT 1Ah clock, ...) and boots disk 80h through INT 19h.
+//!   starts at its reset vector `F000:FFF0`. It runs POST (including PCI
+//!   set-up and ACPI tables: RSDP, RSDT, FADT, FACS, DSDT with `\_S5`,
+//!   MADT), offers the PC BIOS services (INT 10h video: text echoed to
+//!   COM1, modes 12h/13h and VBE 2.0 over the Bochs VBE ports; INT 13h
+//!   disk over ATA PIO, INT 15h memory map, INT 16h keyboard from the
+//!   i8042 or COM1, INT 1Ah clock, ...) and boots disk 80h through INT 19h
+//!   (or, with CMOS 0x5F bit 1, jumps to a stub the board placed at
+//!   `0:7C00`).
 //! - [`DEMO_DISK`]: a raw 64 KiB disk image (`demo/demo.asm`) whose boot
 //!   sector loads a small guest that prints what the machine offers (memory
 //!   map, disk, clock, CPU), runs a prime sieve and an ASCII Mandelbrot,
-//!   prints `Demo finished.` and halts with interrupts off.
+//!   shows the mode 13h palette when a window is attached (CMOS 0x5F
+//!   bit 0), prints `Demo finished.` and halts with interrupts off.
 //!
 //! Both binaries are committed next to their sources so that building
 //! crane86 needs only the Rust toolchain. `scripts/build-firmware.sh`

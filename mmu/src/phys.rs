@@ -118,11 +118,19 @@ impl PhysMem {
     /// takes precedence over the RAM underneath it, as on a PC.
     pub fn add_mmio(&mut self, start: u64, len: u64, handler: Box<dyn MmioHandler>) {
         if start < 0x10_0000 {
-            let (lo, hi) = if self.hole == (0, 0) { (start, start + len) } else { (self.hole.0.min(start), self.hole.1.max(start + len)) };
+            let (lo, hi) = if self.hole == (0, 0) {
+                (start, start + len)
+            } else {
+                (self.hole.0.min(start), self.hole.1.max(start + len))
+            };
             self.hole = (lo, hi);
             self.low_ram_end = self.low_ram_end.min(lo);
         }
-        self.mmio.push(MmioRegion { start, len, handler });
+        self.mmio.push(MmioRegion {
+            start,
+            len,
+            handler,
+        });
     }
 
     /// Host slice of guest RAM, for loaders and DMA-like device access.

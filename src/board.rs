@@ -135,6 +135,8 @@ pub struct Board {
     pub debug_exit: Option<IsaDebugExit>,
     a20: bool,
     a20_change: Option<bool>,
+    /// The x87's FERR# output, latched onto IRQ 13 until port 0xF0 is written.
+    ferr: bool,
     /// Block boundaries left before the timers are looked at again.
     next_check: u32,
     request: Option<BoardRequest>,
@@ -165,6 +167,7 @@ impl Board {
             debug_exit,
             a20: true,
             a20_change: None,
+            ferr: false,
             next_check: 0,
             request: None,
         }
@@ -243,12 +246,19 @@ impl Board {
         self.pic.set_irq(8, self.cmos.irq_level());
         self.pic.set_irq(9, self.acpi.irq_level());
         self.pic.set_irq(12, self.kbd.irq12_level());
+        self.pic.set_irq(13, self.ferr);
         self.pic.set_irq(14, self.ide0.irq_level());
     }
 
-    /// The A20 gate is open when port 0x92 or the i8042 output port opens it.
-    fn update_a20(&mut self) {
-        let on = self.port92.a20_enabled() || self.kbd.a20_enabled();
+    /// Port 0x92 and the i8042 output port both drive the A20 gate; the
+    /// one written last decides (as the two outputs share one line on a
+    /// PIIX-era board).
+    fn update_a20(&mut self, from_port92: bool) {
+        let on = if from_port92 {
+            self.port92.a20_enabled()
+        } else {
+            self.kbd.a20_enabled()
+        };
         if on != self.a20 {
             self.a20 = on;
             self.a20_change = Some(on);
@@ -325,14 +335,19 @@ impl Platform for Board {
                 self.tick_pit(now);
             }
             0x60 | 0x64 => {
+                let before = self.kbd.a20_enabled();
                 self.kbd.port_write(port, size, value, now);
-                self.update_a20();
+                if self.kbd.a20_enabled() != before {
+                    self.update_a20(false);
+                }
             }
             0x70..=0x71 => self.cmos.port_write(port, size, value, now),
             0x80 => self.post.port_write(port, size, value, now),
+            // A write to the coprocessor port clears the FERR#/IRQ 13 latch.
+            0xF0 => self.ferr = false,
             0x92 => {
                 self.port92.port_write(port, size, value, now);
-                self.update_a20();
+                self.update_a20(true);
             }
             0xCF8..=0xCFF => self.pci.port_write(port, size, value, now),
             p if Self::vga_port(p) => self
@@ -365,6 +380,13 @@ impl Platform for Board {
 
     fn acknowledge_interrupt(&mut self) -> u8 {
         self.pic.acknowledge()
+    }
+
+    fn fpu_error(&mut self, asserted: bool) {
+        if asserted {
+            self.ferr = true;
+        }
+        self.update_irqs();
     }
 
     fn take_a20_change(&mut self) -> Option<bool> {

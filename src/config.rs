@@ -36,6 +36,8 @@ pub struct Config {
     pub no_reboot: bool,
     pub stats: bool,
     pub debugcon_stderr: bool,
+    /// `-d int`: log interrupts and exceptions.
+    pub trace_int: bool,
     pub display: DisplayChoice,
     pub screenshot: Option<Screenshot>,
     /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
@@ -219,6 +221,7 @@ impl Config {
             no_reboot: cli.no_reboot,
             stats: debug.split(',').any(|d| d == "stats"),
             debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
+            trace_int: debug.split(',').any(|d| d == "int"),
             icount_shift,
             display,
             screenshot,

@@ -122,8 +122,10 @@ impl Machine {
             board.cmos.set_byte(CMOS_CRANE86_FLAGS, f | FLAG_WINDOW);
         }
         let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
+        let mut cpu = Cpu::new();
+        cpu.trace_int = cfg.trace_int;
         Ok(Machine {
-            cpu: Cpu::new(),
+            cpu,
             mem,
             board,
             cfg,
@@ -134,6 +136,7 @@ impl Machine {
 
     fn reset(&mut self) {
         self.cpu.reset();
+        self.cpu.trace_int = self.cfg.trace_int;
         self.board.reset();
         self.mem.set_a20(true);
     }

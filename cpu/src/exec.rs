@@ -23,6 +23,8 @@ pub struct Exec<'a> {
     pub(crate) ext: u32,
     /// TF was set when the last instruction began: a #DB trap follows it.
     pub(crate) trap_pending: bool,
+    /// Log interrupts and exceptions as they are delivered (`-d int`).
+    pub trace_int: bool,
 }
 
 /// Operand size / width in bytes.
@@ -54,6 +56,7 @@ impl<'a> Exec<'a> {
             end_block: false,
             ext: 0,
             trap_pending: false,
+            trace_int: false,
         }
     }
 

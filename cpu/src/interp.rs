@@ -60,6 +60,8 @@ pub struct Cpu {
     cache: DecodeCache,
     /// Guest instructions retired since creation.
     pub icount: u64,
+    /// Log every interrupt and exception to stderr (`-d int`).
+    pub trace_int: bool,
 }
 
 impl Default for Cpu {
@@ -75,6 +77,7 @@ impl Cpu {
             tlb: Tlb::default(),
             cache: DecodeCache::default(),
             icount: 0,
+            trace_int: false,
         }
     }
 
@@ -105,6 +108,7 @@ impl Cpu {
     ) -> Exit {
         let cache = &mut self.cache;
         let mut x = Exec::new(&mut self.s, mem, io, &mut self.tlb);
+        x.trace_int = self.trace_int;
         let mut done = 0u64;
         let exit = loop {
             if done >= budget {
@@ -263,9 +267,20 @@ fn raise(x: &mut Exec<'_>, e: Exception, external: bool) -> Option<Exit> {
     if !x.s.protected() {
         err = None;
     }
-    x.ext = if external || vec != vector::BP { 1 } else { 0 };
-    if !external && matches!(vec, 0..=31) {
-        x.ext = 1;
+    // Error codes of faults met while delivering this event carry EXT
+    // (SDM 6.13); INT n/INT3/INTO deliver themselves without EXT.
+    x.ext = 1;
+    if x.trace_int {
+        eprintln!(
+            "crane86: {} v={vec:02x} e={} at {:04x}:{:08x} cpl={} cr0={:08x} eflags={:08x}",
+            if external { "interrupt" } else { "exception" },
+            err.map_or("----".into(), |e| format!("{e:04x}")),
+            x.s.seg[CS].selector,
+            x.s.eip,
+            x.s.cpl,
+            x.s.cr0,
+            x.s.eflags
+        );
     }
     let first = vec;
     for _ in 0..3 {

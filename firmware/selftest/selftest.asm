@@ -334,6 +334,9 @@ main:
         T 'AH=87 block move'
         ; gdt at gdt87: copy 512 bytes from 0x7C00 to 0x200000, then to 0x60000
         mov si, gdt87
+        ; The caller owns the limits (a CPU that checks them faults on 0).
+        mov word [gdt87+0x10], 0xFFFF
+        mov word [gdt87+0x18], 0xFFFF
         mov dword [gdt87+0x12], 0x93007C00   ; base 0x7C00 (24 bit) + access
         mov dword [gdt87+0x1A], 0x93000000   ; base 0x200000: bytes 0,0,0x20
         mov byte [gdt87+0x1C], 0x20

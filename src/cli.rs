@@ -51,9 +51,9 @@ pub struct Cli {
     #[arg(long = "no-reboot")]
     pub no_reboot: bool,
 
-    /// Execution engine: interp (the interpreter); jit/tcg are accepted
-    /// and run the interpreter until the translator lands.
-    #[arg(long, value_name = "ACCEL", default_value = "interp")]
+    /// Execution engine: jit (Cranelift translation of hot blocks; `tcg` is
+    /// accepted as an alias) or interp (the reference interpreter).
+    #[arg(long, value_name = "ACCEL", default_value = "jit")]
     pub accel: String,
 
     /// Primary master hard disk image (raw).
@@ -69,7 +69,9 @@ pub struct Cli {
     #[arg(long, value_name = "shift=N")]
     pub icount: Option<String>,
 
-    /// Print statistics to stderr at exit (QEMU's -d, here: `stats`).
+    /// Debug output on stderr, comma-separated: stats (instructions and
+    /// MIPS at exit), jit (translator statistics), int (every interrupt and
+    /// exception), debugcon (port 0xE9 output).
     #[arg(short = 'd', value_name = "ITEMS")]
     pub debug: Option<String>,
 }

@@ -38,6 +38,10 @@ pub struct Config {
     pub debugcon_stderr: bool,
     /// `-d int`: log interrupts and exceptions.
     pub trace_int: bool,
+    /// `-accel jit` (or its alias `tcg`): compile hot blocks with Cranelift.
+    pub jit: bool,
+    /// `-d jit`: translator statistics at exit.
+    pub jit_stats: bool,
     pub display: DisplayChoice,
     pub screenshot: Option<Screenshot>,
     /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
@@ -116,11 +120,11 @@ impl Config {
                 Some(Screenshot { path, at })
             }
         };
-        match cli.accel.as_str() {
-            "interp" => {}
-            "jit" | "tcg" => {}
-            a => bail!("-accel {a}: unknown accelerator (use interp, jit or tcg)"),
-        }
+        let jit = match cli.accel.split(',').next().unwrap_or("") {
+            "interp" => false,
+            "jit" | "tcg" => true,
+            a => bail!("-accel {a}: unknown accelerator (use jit, tcg or interp)"),
+        };
         let mut debug_exit = None;
         for dev in &cli.device {
             let mut parts = dev.split(',');
@@ -222,6 +226,8 @@ impl Config {
             stats: debug.split(',').any(|d| d == "stats"),
             debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
             trace_int: debug.split(',').any(|d| d == "int"),
+            jit,
+            jit_stats: debug.split(',').any(|d| d == "jit"),
             icount_shift,
             display,
             screenshot,

@@ -6,10 +6,11 @@ use crate::board::{Board, BoardRequest, Clock, VgaLfb, VgaWindow, LFB_BASE, LFB_
 use crate::config::{Config, DisplayChoice, SerialTarget};
 use crate::window::{self, UiEvent, WindowHandle};
 use anyhow::{Context, Result};
-use crane86_cpu::{Cpu, Exit};
+use crane86_cpu::{BlockEngine, Cpu, Exit};
 use crane86_devices::{
     BlockBackend, DebugCon, FileDisk, IsaDebugExit, Mc146818, MemDisk, Sink, Uart16550,
 };
+use crane86_jit::Jit;
 use crane86_mmu::PhysMem;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ pub enum Outcome {
 
 pub struct Machine {
     pub cpu: Cpu,
+    /// The translator, with `-accel jit`.
+    jit: Option<Jit>,
     pub mem: PhysMem,
     pub board: Board,
     cfg: Config,
@@ -124,8 +127,14 @@ impl Machine {
         let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
         let mut cpu = Cpu::new();
         cpu.trace_int = cfg.trace_int;
+        let jit = if cfg.jit {
+            Some(Jit::new().context("-accel jit: cannot start the translator")?)
+        } else {
+            None
+        };
         Ok(Machine {
             cpu,
+            jit,
             mem,
             board,
             cfg,
@@ -184,7 +193,10 @@ impl Machine {
             }
             self.board.clock.set_icount(self.cpu.icount);
             self.board.tick();
-            let exit = self.cpu.run(&mut self.mem, &mut self.board, 20_000);
+            let engine = self.jit.as_mut().map(|j| j as &mut dyn BlockEngine);
+            let exit = self
+                .cpu
+                .run_with(&mut self.mem, &mut self.board, 20_000, engine);
             self.board.clock.set_icount(self.cpu.icount);
             if let Some(req) = self.board.take_request() {
                 match req {
@@ -246,6 +258,12 @@ impl Machine {
                 self.cpu.icount as f64 / secs / 1e6,
                 self.cpu.blocks_decoded()
             );
+        }
+        if self.cfg.jit_stats {
+            match &self.jit {
+                Some(j) => eprintln!("{}", j.stats()),
+                None => eprintln!("crane86: jit: not in use (-accel interp)"),
+            }
         }
         outcome
     }

@@ -62,6 +62,8 @@ pub struct Cpu {
     pub icount: u64,
     /// Log every interrupt and exception to stderr (`-d int`).
     pub trace_int: bool,
+    /// The decode cache was dropped outside a run: the engine must flush.
+    engine_stale: bool,
 }
 
 impl Default for Cpu {
@@ -78,6 +80,7 @@ impl Cpu {
             cache: DecodeCache::default(),
             icount: 0,
             trace_int: false,
+            engine_stale: false,
         }
     }
 
@@ -86,6 +89,7 @@ impl Cpu {
         self.s = CpuState::reset();
         self.tlb.flush_all();
         self.cache.clear();
+        self.engine_stale = true;
     }
 
     pub fn blocks_decoded(&self) -> u64 {
@@ -106,6 +110,12 @@ impl Cpu {
         budget: u64,
         mut engine: Option<&mut dyn BlockEngine>,
     ) -> Exit {
+        if let Some(e) = engine.as_mut() {
+            if self.engine_stale {
+                e.flush();
+            }
+            self.engine_stale = false;
+        }
         let cache = &mut self.cache;
         let mut x = Exec::new(&mut self.s, mem, io, &mut self.tlb);
         x.trace_int = self.trace_int;

@@ -12,6 +12,11 @@ pub const MAX_ROM: usize = 16 << 20;
 
 const PAGE_SHIFT: u32 = 12;
 
+/// States of a page in `code_pages`.
+const NO_CODE: u8 = 0;
+const CODE: u8 = 1;
+const CODE_WRITTEN: u8 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum MemError {
     #[error("-m {0} bytes: guest RAM must be at least 1 MiB")]
@@ -55,7 +60,7 @@ pub struct PhysMem {
     mmio: Vec<MmioRegion>,
     /// One flag per 4 KiB RAM page: set while decoded code from that page is cached.
     code_pages: Vec<u8>,
-    /// Writes (address, length) that hit pages holding code since the last
+    /// Per written code page, the range [lo, hi) written since the last
     /// `take_dirty_code`.
     dirty_code: Vec<(u64, u64)>,
     /// Cheap check for the CPU loop: something was pushed to `dirty_code`.
@@ -337,19 +342,41 @@ impl PhysMem {
     fn note_write(&mut self, addr: u64, len: u64) {
         let page = (addr >> PAGE_SHIFT) as usize;
         if let Some(flag) = self.code_pages.get_mut(page) {
-            if *flag != 0 {
-                // The translator re-marks the page if code remains on it.
-                *flag = 0;
-                self.dirty_code.push((addr, len));
-                self.code_written.store(true, Ordering::Relaxed);
+            match *flag {
+                CODE => {
+                    *flag = CODE_WRITTEN;
+                    self.dirty_code.push((addr, addr + len));
+                    self.code_written.store(true, Ordering::Relaxed);
+                }
+                // More writes before the translator looked (REP MOVS over
+                // code): widen this page's pending range to cover them.
+                CODE_WRITTEN => self.widen_pending(addr, addr + len),
+                _ => {}
             }
+        }
+    }
+
+    #[cold]
+    fn widen_pending(&mut self, lo: u64, hi: u64) {
+        let page = lo >> PAGE_SHIFT;
+        if let Some(r) = self
+            .dirty_code
+            .iter_mut()
+            .rev()
+            .find(|r| r.0 >> PAGE_SHIFT == page)
+        {
+            r.0 = r.0.min(lo);
+            r.1 = r.1.max(hi);
         }
     }
 
     /// The translator caches code from this physical page: report writes to it.
     pub fn mark_code_page(&mut self, addr: u64) {
         if let Some(flag) = self.code_pages.get_mut((addr >> PAGE_SHIFT) as usize) {
-            *flag = 1;
+            // A page with writes still pending stays pending.
+            if *flag == NO_CODE {
+                *flag = CODE;
+            }
         }
     }
 
@@ -360,10 +387,18 @@ impl PhysMem {
         self.code_written.load(Ordering::Relaxed)
     }
 
-    /// The writes (physical address, length) that hit code pages.
+    /// The writes (physical address, length) that hit code pages, one range
+    /// per page covering every write since the page was marked. The pages
+    /// stop being watched until [`mark_code_page`](Self::mark_code_page).
     pub fn take_dirty_code(&mut self) -> Vec<(u64, u64)> {
         self.code_written.store(false, Ordering::Relaxed);
-        std::mem::take(&mut self.dirty_code)
+        let ranges = std::mem::take(&mut self.dirty_code);
+        for r in &ranges {
+            if let Some(f) = self.code_pages.get_mut((r.0 >> PAGE_SHIFT) as usize) {
+                *f = NO_CODE;
+            }
+        }
+        ranges.into_iter().map(|(lo, hi)| (lo, hi - lo)).collect()
     }
 }
 
@@ -433,7 +468,11 @@ mod tests {
         assert!(!m.code_written());
         m.write(0x5123, 1, 9);
         assert!(m.code_written());
-        assert_eq!(m.take_dirty_code(), vec![(0x5123, 1)]);
+        // Later writes to the same page before the translator looks widen
+        // the reported range (a REP MOVS over code).
+        m.write(0x5200, 4, 9);
+        m.write(0x5100, 2, 9);
+        assert_eq!(m.take_dirty_code(), vec![(0x5100, 0x104)]);
         assert!(!m.code_written());
         // The mark is consumed: a second write reports nothing.
         m.write(0x5123, 1, 9);

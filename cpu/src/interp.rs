@@ -650,6 +650,7 @@ pub fn execute(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
     match m {
         M::Mov => mov(x, i)?,
         M::Nop
+        | M::Reservednop
         | M::Pause
         | M::Invd
         | M::Wbinvd

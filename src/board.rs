@@ -382,6 +382,10 @@ impl Platform for Board {
         self.pic.acknowledge()
     }
 
+    fn clock_ns(&mut self) -> Option<u64> {
+        Some(self.clock.now_ns())
+    }
+
     fn fpu_error(&mut self, asserted: bool) {
         if asserted {
             self.ferr = true;

@@ -49,4 +49,9 @@ pub trait Platform {
     /// CR0.NE=0 (`true`), or the exception was cleared (`false`). A PC
     /// routes it to IRQ 13 (and clears its latch on a write to port F0h).
     fn fpu_error(&mut self, _asserted: bool) {}
+    /// The board's virtual clock in nanoseconds, if it has one: the TSC
+    /// then follows it.
+    fn clock_ns(&mut self) -> Option<u64> {
+        None
+    }
 }

@@ -143,6 +143,8 @@ pub struct Msrs {
     pub apic_base: u64,
     pub pat: u64,
     pub misc_enable: u64,
+    /// Added to the board's clock to give the TSC (WRMSR 0x10 moves it).
+    pub tsc_offset: u64,
 }
 
 /// Everything the guest can see of one vCPU.

@@ -402,7 +402,7 @@ impl Exec<'_> {
         self.require_cpl0()?;
         let m = &self.s.msr;
         Ok(match idx {
-            msr::TSC => self.s.tsc,
+            msr::TSC => self.tsc(),
             msr::APIC_BASE => m.apic_base,
             msr::SYSENTER_CS => m.sysenter_cs as u64,
             msr::SYSENTER_ESP => m.sysenter_esp as u64,
@@ -418,7 +418,7 @@ impl Exec<'_> {
         self.require_cpl0()?;
         let m = &mut self.s.msr;
         match idx {
-            msr::TSC => self.s.tsc = v,
+            msr::TSC => self.set_tsc(v),
             msr::APIC_BASE => m.apic_base = v,
             msr::SYSENTER_CS => m.sysenter_cs = v as u32,
             msr::SYSENTER_ESP => m.sysenter_esp = v as u32,
@@ -445,7 +445,25 @@ impl Exec<'_> {
         if self.s.cr4 & cr4::TSD != 0 && self.s.protected() && self.s.cpl != 0 {
             return Err(Exception::gp0());
         }
-        Ok(self.s.tsc)
+        Ok(self.tsc())
+    }
+
+    /// The time-stamp counter. With a board clock it counts nanoseconds of
+    /// virtual time (a 1 GHz TSC, in step with the PIT, RTC and PM timer,
+    /// so the guest's clocksource watchdog sees no drift); without one it
+    /// counts retired instructions.
+    pub fn tsc(&mut self) -> u64 {
+        match self.io.clock_ns() {
+            Some(ns) => ns.wrapping_add(self.s.msr.tsc_offset),
+            None => self.s.tsc,
+        }
+    }
+
+    fn set_tsc(&mut self, v: u64) {
+        match self.io.clock_ns() {
+            Some(ns) => self.s.msr.tsc_offset = v.wrapping_sub(ns),
+            None => self.s.tsc = v,
+        }
     }
 
     /// ARPL (protected mode only).

@@ -112,10 +112,16 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 say "Debian $suite i386 package lists from $mirror${security:+ and $security} (private apt state in $apt_dir)"
-if ! apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 ||
-    grep -qE '^(E:|W: Failed to fetch)' "$apt_dir/update.log"; then
+apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 || true
+# The main suite's list is what we need; -updates and -security only bring
+# newer versions, so a failure there is a warning.
+if ! ls "$apt_dir/state/lists/"*"_dists_${suite}_main_binary-i386_Packages"* >/dev/null 2>&1; then
     sed 's/^/    /' "$apt_dir/update.log" | tail -n 15 >&2
     fail "could not download the Debian package lists from $mirror (no network access, a proxy needed, or the mirror is unreachable); the log is $apt_dir/update.log — set DEBIAN_MIRROR to another Debian mirror to retry"
+fi
+if grep -qE '^(E|W): Failed to fetch' "$apt_dir/update.log"; then
+    echo "    warning: some package lists could not be fetched; using what arrived:" >&2
+    grep -E '^(E|W): Failed to fetch' "$apt_dir/update.log" | cut -c1-160 | sed 's/^/    /' >&2
 fi
 
 # linux-image-686 is a metapackage: its Depends names the real kernel

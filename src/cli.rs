@@ -56,6 +56,19 @@ pub struct Cli {
     #[arg(long, value_name = "ACCEL", default_value = "jit")]
     pub accel: String,
 
+    /// Boot this kernel directly: a Linux bzImage or a multiboot kernel.
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<String>,
+
+    /// Initial ramdisk for -kernel (multiboot: modules, comma-separated,
+    /// each "path args").
+    #[arg(long, value_name = "FILE[,FILE...]")]
+    pub initrd: Option<String>,
+
+    /// Kernel command line for -kernel.
+    #[arg(long, value_name = "CMDLINE", allow_hyphen_values = true)]
+    pub append: Option<String>,
+
     /// Primary master hard disk image (raw).
     #[arg(long, value_name = "FILE")]
     pub hda: Option<String>,

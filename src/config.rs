@@ -46,6 +46,8 @@ pub struct Config {
     pub screenshot: Option<Screenshot>,
     /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
     pub icount_shift: Option<u32>,
+    /// `-kernel`: what the loader puts into RAM before the BIOS runs.
+    pub direct_boot: Option<crate::loader::BootPlan>,
     /// Raw image of the primary master disk, if any.
     pub disk: Option<DiskConfig>,
 }
@@ -190,8 +192,25 @@ impl Config {
                 bail!("disk image {}: empty file", p.display());
             }
         }
+        let direct_boot = match &cli.kernel {
+            Some(k) => Some(
+                crate::loader::prepare_files(
+                    std::path::Path::new(k),
+                    cli.initrd.as_deref(),
+                    cli.append.as_deref().unwrap_or(""),
+                    ram_bytes,
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
+            None => {
+                if cli.initrd.is_some() || cli.append.is_some() {
+                    bail!("-initrd and -append need -kernel");
+                }
+                None
+            }
+        };
         // No boot media at all: boot the built-in demo disk.
-        if disk.is_none() && cli.bios.is_none() {
+        if disk.is_none() && cli.bios.is_none() && direct_boot.is_none() {
             disk = Some(DiskConfig {
                 path: None,
                 read_only: true,
@@ -231,6 +250,7 @@ impl Config {
             icount_shift,
             display,
             screenshot,
+            direct_boot,
             disk,
         })
     }

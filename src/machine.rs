@@ -36,7 +36,7 @@ pub struct Machine {
 }
 
 /// CMOS byte our BIOS reads for crane86-specific settings.
-const CMOS_CRANE86_FLAGS: u8 = 0x5F;
+const CMOS_CRANE86_FLAGS: u8 = crate::loader::CMOS_CRANE86;
 /// Bit 0: a window shows the screen, so the BIOS stops echoing to COM1.
 const FLAG_WINDOW: u8 = 1;
 
@@ -108,6 +108,16 @@ impl Machine {
             };
             board.ide0.attach(0, backend);
         }
+        if let Some(plan) = &cfg.direct_boot {
+            plan.apply(&mut mem);
+            let f = board.cmos.byte(CMOS_CRANE86_FLAGS);
+            board
+                .cmos
+                .set_byte(CMOS_CRANE86_FLAGS, f | plan.cmos_flags());
+            if cfg.trace_int || cfg.stats {
+                eprintln!("crane86: {:?}: {}", plan.kind, plan.summary);
+            }
+        }
         mem.add_mmio(0xA0000, 0x20000, Box::new(VgaWindow(board.vga.clone())));
         mem.add_mmio(LFB_BASE, LFB_SIZE, Box::new(VgaLfb(board.vga.clone())));
         let display = match cfg.display {
@@ -148,6 +158,11 @@ impl Machine {
         self.cpu.trace_int = self.cfg.trace_int;
         self.board.reset();
         self.mem.set_a20(true);
+        // A kernel overwrites its own image while it runs: a reboot loads
+        // a fresh copy (the CMOS flag survives the reset).
+        if let Some(plan) = &self.cfg.direct_boot {
+            plan.apply(&mut self.mem);
+        }
     }
 
     /// Runs the guest until it exits, errs, or (with -no-reboot) resets.

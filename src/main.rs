@@ -3,6 +3,7 @@
 mod board;
 mod cli;
 mod config;
+mod loader;
 mod machine;
 mod screenshot;
 mod window;

@@ -969,10 +969,12 @@ pub fn execute(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
             x.set_gpr(EAX, 1, v);
         }
         M::Bt | M::Bts | M::Btr | M::Btc => bit_test(x, i, m)?,
-        M::Bsf | M::Bsr => {
+        // Without BMI1/ABM (which we do not claim) F3 0F BC/BD are the
+        // old REP-prefixed BSF/BSR, and run as them (SDM vol. 2, TZCNT/LZCNT).
+        M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt => {
             let size = x.op_size(i, 0);
             let v = x.read_op(i, 1, size)?;
-            let r = alu::bit_scan(m == M::Bsr, v, size);
+            let r = alu::bit_scan(matches!(m, M::Bsr | M::Lzcnt), v, size);
             if let Some(n) = r {
                 x.set_reg(i.op0_register(), n);
             }

@@ -14,6 +14,10 @@ const WRITABLE: u32 = flags::STATUS | flags::TF | flags::DF | flags::NT | flags:
 
 pub mod msr {
     pub const TSC: u32 = 0x10;
+    /// Platform ID (family 6): no platform bits.
+    pub const PLATFORM_ID: u32 = 0x17;
+    /// Microcode update signature: no microcode loaded.
+    pub const BIOS_SIGN_ID: u32 = 0x8B;
     pub const APIC_BASE: u32 = 0x1B;
     pub const SYSENTER_CS: u32 = 0x174;
     pub const SYSENTER_ESP: u32 = 0x175;
@@ -403,6 +407,7 @@ impl Exec<'_> {
         let m = &self.s.msr;
         Ok(match idx {
             msr::TSC => self.tsc(),
+            msr::PLATFORM_ID | msr::BIOS_SIGN_ID => 0,
             msr::APIC_BASE => m.apic_base,
             msr::SYSENTER_CS => m.sysenter_cs as u64,
             msr::SYSENTER_ESP => m.sysenter_esp as u64,
@@ -419,6 +424,8 @@ impl Exec<'_> {
         let m = &mut self.s.msr;
         match idx {
             msr::TSC => self.set_tsc(v),
+            // Writing 0 before CPUID is how software asks for the signature.
+            msr::BIOS_SIGN_ID => {}
             msr::APIC_BASE => m.apic_base = v,
             msr::SYSENTER_CS => m.sysenter_cs = v as u32,
             msr::SYSENTER_ESP => m.sysenter_esp = v as u32,

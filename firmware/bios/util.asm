@@ -57,8 +57,10 @@ serial_out:
 
 ; tty_echo: AL = character just shown by INT 10h; copy it to COM1 so a
 ; headless user sees the screen's text. LF becomes CR LF (unless a CR was
-; just sent). Skipped when COM1 is absent or crane86 says a window is
-; showing the screen (CMOS 0x5F bit 0). Preserves all registers.
+; just sent). Skipped when COM1 is absent, when crane86 says a window is
+; showing the screen (CMOS 0x5F bit 0), and on a direct kernel boot (bit 1):
+; a kernel booted with console=ttyS0 writes to COM1 itself, and a copy
+; would double every character. Preserves all registers.
 tty_echo:
         push ax
         push dx
@@ -72,7 +74,7 @@ tty_echo:
         push ax
         mov al, CMOS_CRANE86
         call cmos_read
-        test al, 1
+        test al, CRANE86_WINDOW | CRANE86_DIRECT
         pop ax
         jnz .done
         mov es, [BDA_EBDA]

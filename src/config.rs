@@ -42,6 +42,8 @@ pub struct Config {
     pub jit: bool,
     /// `-d jit`: translator statistics at exit.
     pub jit_stats: bool,
+    /// `-d profile`: where the guest spends its time, sampled.
+    pub profile: bool,
     pub display: DisplayChoice,
     pub screenshot: Option<Screenshot>,
     /// `-icount shift=N`: virtual time advances 2^N ns per instruction.
@@ -247,6 +249,7 @@ impl Config {
             trace_int: debug.split(',').any(|d| d == "int"),
             jit,
             jit_stats: debug.split(',').any(|d| d == "jit"),
+            profile: debug.split(',').any(|d| d == "profile"),
             icount_shift,
             display,
             screenshot,

@@ -28,6 +28,8 @@ pub struct Machine {
     pub cpu: Cpu,
     /// The translator, with `-accel jit`.
     jit: Option<Jit>,
+    /// `-d profile`: samples of the linear EIP between runs.
+    profile: Option<std::collections::HashMap<u64, u64>>,
     pub mem: PhysMem,
     pub board: Board,
     cfg: Config,
@@ -142,9 +144,11 @@ impl Machine {
         } else {
             None
         };
+        let profile = cfg.profile.then(std::collections::HashMap::new);
         Ok(Machine {
             cpu,
             jit,
+            profile,
             mem,
             board,
             cfg,
@@ -273,6 +277,20 @@ impl Machine {
                 self.cpu.icount as f64 / secs / 1e6,
                 self.cpu.blocks_decoded()
             );
+        }
+        if let Some(p) = &self.profile {
+            let total: u64 = p.values().sum();
+            let mut v: Vec<_> = p.iter().collect();
+            v.sort_by(|a, b| b.1.cmp(a.1));
+            eprintln!("crane86: profile: {total} samples (one per 20000 instructions), top linear EIPs:");
+            for (eip, n) in v.into_iter().take(25) {
+                let pct = *n as f64 * 100.0 / total as f64;
+                if *eip == u64::MAX {
+                    eprintln!("  {pct:5.1}%  (halted)");
+                } else {
+                    eprintln!("  {pct:5.1}%  {eip:08x}");
+                }
+            }
         }
         if self.cfg.jit_stats {
             match &self.jit {

@@ -5,7 +5,7 @@
 
 use crane86_devices::{Frame, Key as PcKey};
 use crossbeam::channel::{Receiver, Sender};
-use minifb::{Key, KeyRepeat, MouseButton, MouseMode, Scale, ScaleMode, Window, WindowOptions};
+use minifb::{Key, MouseButton, MouseMode, Scale, ScaleMode, Window, WindowOptions};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +71,9 @@ fn window_thread(
     };
     let _ = ready.send(Ok(()));
     win.set_target_fps(60);
+    let key_log = Arc::new(Mutex::new(Vec::new()));
+    win.set_input_callback(Box::new(KeyLog(key_log.clone())));
+    let (mut ctrl, mut alt) = (false, false);
     let mut screen = Frame {
         width: 720,
         height: 400,
@@ -95,27 +98,29 @@ fn window_thread(
             win.set_title(&title);
             last_title = title;
         }
-        let ctrl_alt = (win.is_key_down(Key::LeftCtrl) || win.is_key_down(Key::RightCtrl))
-            && (win.is_key_down(Key::LeftAlt) || win.is_key_down(Key::RightAlt));
-        for k in win.get_keys_pressed(KeyRepeat::Yes) {
-            if ctrl_alt && k == Key::G {
+        // Key events in the order they happened (a press and release within
+        // one frame, Shift before H), from minifb's input callback.
+        let keys: Vec<(Key, bool)> =
+            std::mem::take(&mut *key_log.lock().unwrap_or_else(|p| p.into_inner()));
+        for (k, down) in keys {
+            match k {
+                Key::LeftCtrl | Key::RightCtrl => ctrl = down,
+                Key::LeftAlt | Key::RightAlt => alt = down,
+                _ => {}
+            }
+            if down && ctrl && alt && k == Key::G {
                 grabbed = !grabbed;
                 win.set_cursor_visibility(!grabbed);
                 last_mouse = None;
                 continue;
             }
-            if ctrl_alt && k == Key::P {
+            if down && ctrl && alt && k == Key::P {
                 let _ = tx.send(UiEvent::TogglePause);
                 continue;
             }
             if let Some(pc) = pc_key(k) {
                 // Host key repeat arrives as repeated presses: typematic.
-                let _ = tx.send(UiEvent::Key(pc, true));
-            }
-        }
-        for k in win.get_keys_released() {
-            if let Some(pc) = pc_key(k) {
-                let _ = tx.send(UiEvent::Key(pc, false));
+                let _ = tx.send(UiEvent::Key(pc, down));
             }
         }
         if grabbed {
@@ -144,6 +149,16 @@ fn window_thread(
         }
     }
     let _ = tx.send(UiEvent::Quit);
+}
+
+/// Records every key transition in order as minifb reports it.
+struct KeyLog(Arc<Mutex<Vec<(Key, bool)>>>);
+
+impl minifb::InputCallback for KeyLog {
+    fn add_char(&mut self, _uni_char: u32) {}
+    fn set_key_state(&mut self, key: Key, state: bool) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push((key, state));
+    }
 }
 
 /// Host key → PC key (the i8042 model makes scan code set 1 or 2 from it).

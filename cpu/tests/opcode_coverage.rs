@@ -28,15 +28,28 @@ fn run_one(code: &[u8], protected: bool) -> Exit {
     mem.write_ram(0x10000, code);
     let mut cpu = Cpu::new();
     if protected {
-        let flat = SegReg { selector: 0x10, ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G, base: 0, limit: u32::MAX };
+        let flat = SegReg {
+            selector: 0x10,
+            ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G,
+            base: 0,
+            limit: u32::MAX,
+        };
         for s in cpu.s.seg.iter_mut() {
             *s = flat;
         }
-        cpu.s.seg[1] = SegReg { selector: 0x08, ar: flat.ar | ar::CODE, ..flat };
+        cpu.s.seg[1] = SegReg {
+            selector: 0x08,
+            ar: flat.ar | ar::CODE,
+            ..flat
+        };
         cpu.s.cr0 |= cr0::PE;
         cpu.s.eip = 0x10000;
     } else {
-        cpu.s.seg[1] = SegReg { selector: 0x1000, base: 0x10000, ..cpu.s.seg[1] };
+        cpu.s.seg[1] = SegReg {
+            selector: 0x1000,
+            base: 0x10000,
+            ..cpu.s.seg[1]
+        };
         cpu.s.eip = 0;
     }
     cpu.s.gpr[4] = 0x8000;
@@ -76,5 +89,10 @@ fn no_opcode_is_unimplemented() {
     }
     missing.sort();
     missing.dedup();
-    assert!(missing.is_empty(), "{} of {tried} encodings not implemented:\n{}", missing.len(), missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "{} of {tried} encodings not implemented:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }

@@ -5,6 +5,7 @@
 use crane86_cpu::Platform;
 use crane86_devices::acpi_pm::ACPI_PM_BASE;
 use crane86_devices::pci::DEFAULT_LFB_BASE;
+use crane86_devices::pit8254::MAX_PENDING_PULSES;
 use crane86_devices::{
     AcpiPm, AtaChannel, DebugCon, IsaDebugExit, Mc146818, PciBus, Pic8259Pair, Pit8254, PortDevice,
     PostPort, SystemControlPortA, Uart16550, Vga, I8042,
@@ -137,6 +138,8 @@ pub struct Board {
     a20_change: Option<bool>,
     /// The x87's FERR# output, latched onto IRQ 13 until port 0xF0 is written.
     ferr: bool,
+    /// Timer ticks (PIT channel 0 periods) not yet given to the guest.
+    irq0_backlog: u32,
     /// Block boundaries left before the timers are looked at again.
     next_check: u32,
     request: Option<BoardRequest>,
@@ -168,6 +171,7 @@ impl Board {
             a20: true,
             a20_change: None,
             ferr: false,
+            irq0_backlog: 0,
             next_check: 0,
             request: None,
         }
@@ -184,6 +188,7 @@ impl Board {
         self.port92.reset();
         self.pic.reset();
         self.pit.reset();
+        self.irq0_backlog = 0;
         self.ide0.reset();
         self.vga.lock().unwrap_or_else(|p| p.into_inner()).reset();
         self.a20 = true;
@@ -201,20 +206,30 @@ impl Board {
     }
 
     /// IRQ 0 follows channel 0's OUT; in mode 2 OUT is low for a single
-    /// clock, so each expired period is also latched as an edge.
+    /// clock, so each expired period is also latched as an edge. Periods
+    /// the guest could not take yet (the emulator fell behind real time)
+    /// are delivered one by one once the previous tick is serviced, so the
+    /// guest's tick count (jiffies) keeps pace with the other clocks.
     fn tick_pit(&mut self, now: u64) {
-        if self.pit.tick(now) {
+        self.irq0_backlog = (self.irq0_backlog + self.pit.tick(now)).min(MAX_PENDING_PULSES);
+        let (irr, isr, _) = self.pic.registers(0);
+        if self.irq0_backlog > 0 && (irr | isr) & 1 == 0 {
+            self.irq0_backlog -= 1;
             self.pic.pulse_irq(0);
         }
         self.pic.set_irq(0, self.pit.irq_level(now));
     }
 
-    fn deadlines(&self) -> [Option<u64>; 4] {
+    fn deadlines(&self) -> [Option<u64>; 5] {
+        // Ticks in the backlog go out as soon as the guest has taken the
+        // previous one: look again shortly.
+        let backlog = (self.irq0_backlog > 0).then(|| self.clock.now_ns() + 100_000);
         [
             self.cmos.next_deadline(),
             self.pit.next_deadline(),
             self.kbd.next_deadline(),
             self.acpi.next_deadline(),
+            backlog,
         ]
     }
 

@@ -216,6 +216,15 @@ impl Machine {
             let exit = self
                 .cpu
                 .run_with(&mut self.mem, &mut self.board, 20_000, engine);
+            if let Some(p) = self.profile.as_mut() {
+                let s = &self.cpu.s;
+                let key = if s.halted {
+                    u64::MAX
+                } else {
+                    s.seg[1].base.wrapping_add(s.eip) as u64
+                };
+                *p.entry(key).or_insert(0) += 1;
+            }
             self.board.clock.set_icount(self.cpu.icount);
             if let Some(req) = self.board.take_request() {
                 match req {
@@ -282,7 +291,9 @@ impl Machine {
             let total: u64 = p.values().sum();
             let mut v: Vec<_> = p.iter().collect();
             v.sort_by(|a, b| b.1.cmp(a.1));
-            eprintln!("crane86: profile: {total} samples (one per 20000 instructions), top linear EIPs:");
+            eprintln!(
+                "crane86: profile: {total} samples (one per 20000 instructions), top linear EIPs:"
+            );
             for (eip, n) in v.into_iter().take(25) {
                 let pct = *n as f64 * 100.0 / total as f64;
                 if *eip == u64::MAX {

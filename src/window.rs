@@ -157,7 +157,10 @@ struct KeyLog(Arc<Mutex<Vec<(Key, bool)>>>);
 impl minifb::InputCallback for KeyLog {
     fn add_char(&mut self, _uni_char: u32) {}
     fn set_key_state(&mut self, key: Key, state: bool) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push((key, state));
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key, state));
     }
 }
 

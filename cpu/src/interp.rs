@@ -1288,6 +1288,16 @@ pub fn execute(x: &mut Exec<'_>, d: &Decoded, cur: u32) -> Result<()> {
             x.s.gpr[EAX] = t as u32;
             x.s.gpr[EDX] = (t >> 32) as u32;
         }
+        M::Rdpmc => {
+            // P6: counters 0 and 1, 40 bits; CPL > 0 needs CR4.PCE.
+            let pce = x.s.cr4 & crate::state::cr4::PCE != 0;
+            if (x.s.protected() && x.s.cpl != 0 && !pce) || x.s.gpr[ECX] > 1 {
+                return Err(Exception::gp0());
+            }
+            let v = x.s.msr.perf_ctr[x.s.gpr[ECX] as usize];
+            x.s.gpr[EAX] = v as u32;
+            x.s.gpr[EDX] = ((v >> 32) & 0xFF) as u32;
+        }
         M::Rdmsr => {
             let v = x.rdmsr(x.s.gpr[ECX])?;
             x.s.gpr[EAX] = v as u32;

@@ -145,6 +145,9 @@ pub struct Msrs {
     pub misc_enable: u64,
     /// Added to the board's clock to give the TSC (WRMSR 0x10 moves it).
     pub tsc_offset: u64,
+    /// PERFCTR0/1 and EVNTSEL0/1: kept, but nothing counts.
+    pub perf_ctr: [u64; 2],
+    pub perf_evtsel: [u64; 2],
 }
 
 /// Everything the guest can see of one vCPU.

@@ -18,6 +18,11 @@ pub mod msr {
     pub const PLATFORM_ID: u32 = 0x17;
     /// Microcode update signature: no microcode loaded.
     pub const BIOS_SIGN_ID: u32 = 0x8B;
+    /// P6 performance counters and their event selects: stored, not counting.
+    pub const PERFCTR0: u32 = 0xC1;
+    pub const PERFCTR1: u32 = 0xC2;
+    pub const EVNTSEL0: u32 = 0x186;
+    pub const EVNTSEL1: u32 = 0x187;
     pub const APIC_BASE: u32 = 0x1B;
     pub const SYSENTER_CS: u32 = 0x174;
     pub const SYSENTER_ESP: u32 = 0x175;
@@ -408,6 +413,8 @@ impl Exec<'_> {
         Ok(match idx {
             msr::TSC => self.tsc(),
             msr::PLATFORM_ID | msr::BIOS_SIGN_ID => 0,
+            msr::PERFCTR0 | msr::PERFCTR1 => m.perf_ctr[(idx - msr::PERFCTR0) as usize],
+            msr::EVNTSEL0 | msr::EVNTSEL1 => m.perf_evtsel[(idx - msr::EVNTSEL0) as usize],
             msr::APIC_BASE => m.apic_base,
             msr::SYSENTER_CS => m.sysenter_cs as u64,
             msr::SYSENTER_ESP => m.sysenter_esp as u64,
@@ -426,6 +433,13 @@ impl Exec<'_> {
             msr::TSC => self.set_tsc(v),
             // Writing 0 before CPUID is how software asks for the signature.
             msr::BIOS_SIGN_ID => {}
+            // P6 counters are 40 bits wide.
+            msr::PERFCTR0 | msr::PERFCTR1 => {
+                m.perf_ctr[(idx - msr::PERFCTR0) as usize] = v & 0xFF_FFFF_FFFF
+            }
+            msr::EVNTSEL0 | msr::EVNTSEL1 => {
+                m.perf_evtsel[(idx - msr::EVNTSEL0) as usize] = v & 0xFFFF_FFFF
+            }
             msr::APIC_BASE => m.apic_base = v,
             msr::SYSENTER_CS => m.sysenter_cs = v as u32,
             msr::SYSENTER_ESP => m.sysenter_esp = v as u32,

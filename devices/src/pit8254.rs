@@ -607,8 +607,13 @@ pub struct Pit8254 {
     port_b: u8,
     /// Channel 0 edges have been examined up to this tick.
     ch0_synced: u64,
-    irq0_pulse: bool,
+    /// Rising edges of channel 0's OUT not yet collected by `tick`.
+    irq0_pulses: u32,
 }
+
+/// Missed channel-0 periods kept for catch-up: beyond this (a long host
+/// stall), older ticks are dropped rather than delivered in a storm.
+pub const MAX_PENDING_PULSES: u32 = 64;
 
 impl Default for Pit8254 {
     fn default() -> Self {
@@ -624,7 +629,7 @@ impl Pit8254 {
             channels: [Channel::new(true), Channel::new(true), Channel::new(false)],
             port_b: 0,
             ch0_synced: 0,
-            irq0_pulse: false,
+            irq0_pulses: 0,
         }
     }
 
@@ -633,22 +638,23 @@ impl Pit8254 {
     pub fn reset(&mut self) {
         self.channels = [Channel::new(true), Channel::new(true), Channel::new(false)];
         self.port_b = 0;
-        self.irq0_pulse = false;
+        self.irq0_pulses = 0;
     }
 
-    /// Advance to `now_ns`. Returns true if channel 0's OUT rose at least
-    /// once since the previous call: the board should then give IRQ 0 a
-    /// rising edge (`pic.pulse_irq(0)`), and in any case drive the line to
-    /// [`Pit8254::irq_level`]. Call it at [`Pit8254::next_deadline`] and
-    /// after every access to the PIT's ports.
-    pub fn tick(&mut self, now_ns: u64) -> bool {
+    /// Advance to `now_ns`. Returns how many times channel 0's OUT rose
+    /// since the previous call (at most [`MAX_PENDING_PULSES`]): the board
+    /// gives IRQ 0 that many rising edges (`pic.pulse_irq(0)`), one after
+    /// another, so a guest that fell behind still counts every tick; in any
+    /// case it drives the line to [`Pit8254::irq_level`]. Call it at
+    /// [`Pit8254::next_deadline`] and after every access to the PIT's ports.
+    pub fn tick(&mut self, now_ns: u64) -> u32 {
         self.sync_irq0(tick_at(now_ns));
-        std::mem::take(&mut self.irq0_pulse)
+        std::mem::take(&mut self.irq0_pulses)
     }
 
     /// When channel 0's OUT next rises (the next IRQ 0), if it will.
     pub fn next_deadline(&self) -> Option<u64> {
-        if self.irq0_pulse {
+        if self.irq0_pulses > 0 {
             // A pulse is already waiting to be collected.
             return Some(ns_at(self.ch0_synced));
         }
@@ -691,13 +697,16 @@ impl Pit8254 {
         (PIT_HZ / u64::from(c.initial_count())) as u32
     }
 
-    /// Note any rising edge of channel 0's OUT in (synced, t].
+    /// Count the rising edges of channel 0's OUT in (synced, t].
     fn sync_irq0(&mut self, t: u64) {
-        if self.channels[0]
-            .next_rise(self.ch0_synced)
-            .is_some_and(|e| e <= t)
-        {
-            self.irq0_pulse = true;
+        while self.irq0_pulses < MAX_PENDING_PULSES {
+            match self.channels[0].next_rise(self.ch0_synced) {
+                Some(e) if e <= t => {
+                    self.irq0_pulses += 1;
+                    self.ch0_synced = e;
+                }
+                _ => break,
+            }
         }
         self.ch0_synced = self.ch0_synced.max(t);
     }
@@ -832,16 +841,19 @@ mod tests {
         // IRQ 0 edges (on a fresh PIT: the reads above moved time on).
         let mut p = Pit8254::new();
         program(&mut p, 0, 2, 100, 0);
-        assert!(!p.tick(ns_at(0)));
+        assert_eq!(p.tick(ns_at(0)), 0);
         assert_eq!(p.next_deadline(), Some(ns_at(101)));
-        assert!(!p.tick(ns_at(100)));
-        assert!(p.tick(ns_at(101)));
-        assert!(!p.tick(ns_at(101)));
+        assert_eq!(p.tick(ns_at(100)), 0);
+        assert_eq!(p.tick(ns_at(101)), 1);
+        assert_eq!(p.tick(ns_at(101)), 0);
         assert_eq!(p.next_deadline(), Some(ns_at(201)));
-        // Several periods at once coalesce into one pulse.
-        assert!(p.tick(ns_at(1000)));
-        assert!(!p.tick(ns_at(1000)));
+        // Several periods at once are all counted (rises at 201..=901),
+        // so a board can deliver every missed tick.
+        assert_eq!(p.tick(ns_at(1000)), 8);
+        assert_eq!(p.tick(ns_at(1000)), 0);
         assert_eq!(p.next_deadline(), Some(ns_at(1001)));
+        // A long stall is capped.
+        assert_eq!(p.tick(ns_at(1_000_000)), MAX_PENDING_PULSES);
     }
 
     #[test]
@@ -930,7 +942,7 @@ mod tests {
         assert!(!out0(&p, 10));
         assert!(out0(&p, 11));
         assert_eq!(p.next_deadline(), Some(ns_at(11)));
-        assert!(p.tick(ns_at(11)));
+        assert!(p.tick(ns_at(11)) > 0);
         assert_eq!(p.next_deadline(), None);
         // The counter keeps counting (wrapping), OUT stays high.
         assert_eq!(read_count(&mut p, 0, 12), 0xFFFF);
@@ -988,7 +1000,7 @@ mod tests {
         assert!(!out0(&p, 9), "strobe N+1 clocks after the write");
         assert!(out0(&p, 10));
         assert_eq!(p.next_deadline(), Some(ns_at(10)));
-        assert!(p.tick(ns_at(10)));
+        assert!(p.tick(ns_at(10)) > 0);
         assert_eq!(p.next_deadline(), None, "one strobe per count");
         assert!(out0(&p, 9 + 0x10000));
     }
@@ -1093,7 +1105,7 @@ mod tests {
         wr(&mut p, 0x43, 0x35, 3000);
         program_count_only(&mut p, 0, 0x0000, 3000);
         assert_eq!(read_count(&mut p, 0, 3002), 0x9999);
-        assert!(p.tick(ns_at(3002)), "earlier periods left a pulse");
+        assert!(p.tick(ns_at(3002)) > 0, "earlier periods left a pulse");
         assert_eq!(p.next_deadline(), Some(ns_at(13_001)));
     }
 
@@ -1120,7 +1132,7 @@ mod tests {
         wr(&mut p, 0x61, 0x03, 0);
         p.reset();
         assert_eq!(p.next_deadline(), None);
-        assert!(!p.tick(ns_at(10_000)));
+        assert_eq!(p.tick(ns_at(10_000)), 0);
         assert!(!p.speaker_enabled());
     }
 
@@ -1128,7 +1140,7 @@ mod tests {
     fn unprogrammed_channel_is_quiet() {
         let mut p = Pit8254::new();
         assert_eq!(p.next_deadline(), None);
-        assert!(!p.tick(ns_at(1_000_000)));
+        assert_eq!(p.tick(ns_at(1_000_000)), 0);
         // Odd accesses never panic.
         for port in [0x40u16, 0x41, 0x42, 0x43, 0x61, 0x44] {
             for v in [0u8, 0xFF, 0x3F, 0xC0, 0xFE] {

@@ -23,6 +23,8 @@ pub struct Clock {
     icount_shift: Option<u32>,
     icount: u64,
     skipped_ns: u64,
+    /// Host time the guest must not see pass (the translator compiling).
+    stolen_ns: u64,
 }
 
 impl Clock {
@@ -32,6 +34,7 @@ impl Clock {
             icount_shift: None,
             icount: 0,
             skipped_ns: 0,
+            stolen_ns: 0,
         }
     }
 
@@ -44,7 +47,7 @@ impl Clock {
 
     pub fn now_ns(&self) -> u64 {
         match self.icount_shift {
-            None => self.start.elapsed().as_nanos() as u64,
+            None => (self.start.elapsed().as_nanos() as u64).saturating_sub(self.stolen_ns),
             Some(s) => (self.icount << s) + self.skipped_ns,
         }
     }
@@ -56,6 +59,13 @@ impl Clock {
     /// Guest instructions retired so far (used in instruction-counted mode).
     pub fn set_icount(&mut self, n: u64) {
         self.icount = n;
+    }
+
+    /// Host time spent outside the guest's world (compiling guest code):
+    /// virtual time stands still meanwhile, so a guest that reads two
+    /// clocks back to back never sees the translator's pause.
+    pub fn steal(&mut self, ns: u64) {
+        self.stolen_ns += ns;
     }
 
     /// Instruction-counted mode: an idle CPU lets virtual time jump ahead.
@@ -205,11 +215,13 @@ impl Board {
         self.update_irqs();
     }
 
-    /// IRQ 0 follows channel 0's OUT; in mode 2 OUT is low for a single
-    /// clock, so each expired period is also latched as an edge. Periods
-    /// the guest could not take yet (the emulator fell behind real time)
-    /// are delivered one by one once the previous tick is serviced, so the
-    /// guest's tick count (jiffies) keeps pace with the other clocks.
+    /// IRQ 0 gets one edge per rise of channel 0's OUT (the PIT counts
+    /// them, so mode 2's one-clock low pulse is never missed). Rises the
+    /// guest could not take yet, because the emulator fell behind real
+    /// time, are delivered one by one once the previous tick is serviced,
+    /// so the guest's tick count (jiffies) keeps pace with its other
+    /// clocks; the edges are the whole story, the OUT level is not also
+    /// driven onto the line, which would count some rises twice.
     fn tick_pit(&mut self, now: u64) {
         self.irq0_backlog = (self.irq0_backlog + self.pit.tick(now)).min(MAX_PENDING_PULSES);
         let (irr, isr, _) = self.pic.registers(0);
@@ -217,7 +229,6 @@ impl Board {
             self.irq0_backlog -= 1;
             self.pic.pulse_irq(0);
         }
-        self.pic.set_irq(0, self.pit.irq_level(now));
     }
 
     fn deadlines(&self) -> [Option<u64>; 5] {

@@ -28,6 +28,8 @@ pub struct Machine {
     pub cpu: Cpu,
     /// The translator, with `-accel jit`.
     jit: Option<Jit>,
+    /// Translator compile time already taken out of the virtual clock.
+    compile_seen: Duration,
     /// `-d profile`: samples of the linear EIP between runs.
     profile: Option<std::collections::HashMap<u64, u64>>,
     pub mem: PhysMem,
@@ -149,6 +151,7 @@ impl Machine {
             cpu,
             jit,
             profile,
+            compile_seen: Duration::ZERO,
             mem,
             board,
             cfg,
@@ -226,6 +229,13 @@ impl Machine {
                 *p.entry(key).or_insert(0) += 1;
             }
             self.board.clock.set_icount(self.cpu.icount);
+            if let Some(j) = &self.jit {
+                let spent = j.stats().compile_time;
+                self.board
+                    .clock
+                    .steal(spent.saturating_sub(self.compile_seen).as_nanos() as u64);
+                self.compile_seen = spent;
+            }
             if let Some(req) = self.board.take_request() {
                 match req {
                     BoardRequest::Exit(code) => break Outcome::Exit(code),

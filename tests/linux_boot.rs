@@ -447,6 +447,7 @@ fn suspicious_kernel_lines(log: &str) -> Vec<&str> {
         "clocksource: acpi_pm",
         "clocksource: tsc-early",
         "clocksource: pit",
+        "tsc: Refined TSC clocksource calibration",
         "x86/fpu: ",
     ];
     log.lines()

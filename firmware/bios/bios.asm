@@ -24,15 +24,19 @@
 ;   boot.asm    INT 19h/18h, INT 11h/12h, default handlers
 ;   pci.asm     PCI configuration, bus 0 set-up at POST
 ;   acpi.asm    ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, MADT)
+;   smbios.asm  SMBIOS (DMI) entry point and structure table
 ;   vbe.asm     VESA BIOS Extensions (INT 10h AX=4Fxxh) over Bochs VBE
-;   tables.asm  read-only data
+;   tables.asm  read-only data (and the 8x16 text font, font8x16.bin)
 
         cpu 686
         bits 16
         org 0
 
 %define BIOS_VERSION '0.1'
-%define BIOS_DATE    '11/23/26'
+BIOS_MAJOR      equ 0               ; BIOS_VERSION as numbers (SMBIOS type 0)
+BIOS_MINOR      equ 1
+%define BIOS_DATE    '11/23/26'     ; mm/dd/yy, at F000:FFF5
+%define BIOS_DATE_LONG '11/23/2026' ; the same, mm/dd/yyyy (SMBIOS type 0)
 
 %include "defs.inc"
 
@@ -48,6 +52,7 @@ rom_start:
 %include "boot.asm"
 %include "pci.asm"
 %include "acpi.asm"
+%include "smbios.asm"
 %include "vbe.asm"
 %include "tables.asm"
 rom_code_end:

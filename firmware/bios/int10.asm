@@ -182,6 +182,7 @@ v_set_mode:
         mov si, vga_mode3
         call vga_load_regs
         call vga_load_dac64
+        call vga_load_rom_font      ; graphics modes may have overwritten it
         test ah, 0x80
         jnz .keep
         mov ax, 0xB800
@@ -236,8 +237,8 @@ v_gfx:
 
 ; vga_load_regs: program the VGA from the mode table at CS:SI: misc output,
 ; sequencer 1-4, CRTC 0-24, graphics controller 0-8, attribute controller
-; 0-20. The character generator (plane 2) is not loaded: the board's VGA
-; is expected to come with its own text font. Preserves AX.
+; 0-20. The character generator (plane 2) is loaded separately, by
+; vga_load_rom_font. Preserves AX.
 vga_load_regs:
         push ax
         push cx
@@ -1057,15 +1058,185 @@ v_get_mode:
         mov [bp+R_BH], al
         ret
 
-; ---- AH=11: character generator: only the information call (AL=30h) ------
+; ---- AH=11: character generator ----------------------------------------------
+; Text modes only (in a graphics mode AL=00h-14h do nothing):
+;   AL=00h/10h  load a user font: ES:BP = glyphs, CX = count, DX = first
+;               character, BL = block (0-7), BH = bytes per glyph (1-32);
+;   AL=03h      select blocks (sequencer register 3 = BL);
+;   AL=04h/14h  load the ROM's 8x16 font into block BL.
+; The 1xh forms also set the screen up for the font's height; this BIOS
+; only has the 25-row text mode, so that is done for 16-line fonts only
+; (character height 16, 25 rows; other heights are loaded as for 0xh).
+;   AL=30h      font information: CX = bytes per character of the current
+;               font, DL = rows - 1, ES:BP = the table BH asks for:
+;               0 INT 1Fh vector, 1 INT 43h vector, 6 the ROM 8x16 font,
+;               5/7 the 9-dot alternates (an empty list: this font needs
+;               none); 2-4 (8x14, 8x8) are not in this ROM: 0000:0000.
+; AL=01h/02h/11h/12h (8x14, 8x8 ROM fonts) and 20h-24h are not supported.
 v_font:
         cmp al, 0x30
+        je .info
+        call v_gfx
+        jnz .r
+        cmp al, 0x03
+        je .select
+        mov ah, al
+        and al, 0xEF                ; 1xh -> 0xh
+        cmp al, 0x04
+        je .rom
+        test al, al
         jne .r
-        mov word [bp+R_CX], 16      ; character height
+        push ds
+        mov ds, [bp+R_ES]
+        mov si, [bp+R_BP]
+        call vga_font_load
+        pop ds
+        jmp .recalc
+.rom:   push ds
+        push cs
+        pop ds
+        mov si, vga_font8x16
+        mov cx, 256
+        xor dx, dx
+        mov bh, 16
+        call vga_font_load
+        pop ds
+.recalc:
+        test ah, 0x10
+        jz .r
+        cmp bh, 16
+        jne .r
+        mov word [BDA_VCHARH], 16
+        mov byte [BDA_VROWS], VROWS - 1
+        mov dx, CRTC_INDEX
+        mov al, 0x09                ; maximum scan line = 15
+        out dx, al
+        inc dx
+        in al, dx
+        and al, 0xE0
+        or al, 0x0F
+        out dx, al
+        mov ax, 0x8F12              ; vertical display end: 400 lines
+        call v_crtc_write
+        mov cx, 0x0607              ; underline cursor
+        jmp v_cursor_shape
+.select:
+        mov dx, 0x3C4
+        mov al, 0x03                ; character map select
+        mov ah, bl
+        jmp vga_load_regs.idx
+.info:  mov ax, [BDA_VCHARH]
+        mov [bp+R_CX], ax
         mov al, [BDA_VROWS]
         mov [bp+R_DL], al
-        mov word [bp+R_ES], 0       ; no font tables in this BIOS
-        mov word [bp+R_BP], 0
+        xor ax, ax                  ; segment
+        xor dx, dx                  ; offset
+        cmp bh, 1
+        ja .tab
+        push es
+        mov es, ax
+        movzx si, bh                ; 0: INT 1Fh, 1: INT 43h
+        imul si, si, (0x43 - 0x1F) * 4
+        les dx, [es:si+0x1F*4]
+        mov ax, es
+        pop es
+        jmp .set
+.tab:   cmp bh, 6
+        jne .alt
+        mov ax, BIOS_SEG
+        mov dx, vga_font8x16
+        jmp .set
+.alt:   cmp bh, 5
+        je .none
+        cmp bh, 7
+        jne .set
+.none:  mov ax, BIOS_SEG
+        mov dx, vga_font_no_alt
+.set:   mov [bp+R_ES], ax
+        mov [bp+R_BP], dx
+.r:     ret
+
+; vga_load_rom_font: the ROM's 8x16 font into block 0 of plane 2 (every
+; text-mode set does this: graphics modes use plane 2 as picture memory).
+; Preserves all registers.
+vga_load_rom_font:
+        pushad
+        push ds
+        push cs
+        pop ds
+        mov si, vga_font8x16
+        mov cx, 256
+        xor dx, dx
+        mov bx, 0x1000              ; 16 bytes per glyph, block 0
+        call vga_font_load
+        pop ds
+        popad
+        ret
+
+; vga_font_load: copy CX glyphs of BH bytes (0 counts as 16, more than 32
+; as 32) from DS:SI into font block BL (0-7) of plane 2, from character DX
+; on. Each glyph has a 32-byte slot; the rest of the slot is zeroed. Plane
+; 2 is reached the standard way: sequencer map mask 4 (plane 2 only) and
+; memory mode 7 (odd/even off), graphics controller read map 2, mode 0
+; and misc 4 (A0000, 64 KiB, no odd/even); afterwards the text-mode values
+; come back (map mask 3, memory mode 2, read map 0, mode 10h, misc 0Eh).
+; Preserves all registers.
+vga_font_load:
+        pushad
+        push es
+        push dx
+        push si
+        mov si, vga_plane2_open
+        call vga_seq_gc
+        pop si
+        pop dx
+        push word 0xA000
+        pop es
+        movzx di, bl                ; block n: (n & 3) * 16 KiB + (n & 4) * 2 KiB
+        and di, 3
+        shl di, 14
+        test bl, 4
+        jz .blk
+        or di, 0x2000
+.blk:   mov ax, dx
+        shl ax, 5
+        add di, ax
+        movzx bx, bh
+        test bx, bx
+        jnz .h
+        mov bl, 16
+.h:     cmp bx, 32
+        jbe .go
+        mov bx, 32
+.go:    jcxz .done
+.glyph: push cx
+        mov cx, bx
+        rep movsb
+        mov cx, 32
+        sub cx, bx
+        xor al, al
+        rep stosb
+        pop cx
+        loop .glyph
+.done:  mov si, vga_plane2_close
+        call vga_seq_gc
+        pop es
+        popad
+        ret
+
+; vga_seq_gc: from CS:SI, (index, value) pairs for the sequencer then for
+; the graphics controller, each list ended by FFh, FFh. Clobbers AX, DX,
+; SI.
+vga_seq_gc:
+        mov dx, 0x3C4
+        call .list
+        mov dx, 0x3CE
+.list:  mov ax, [cs:si]
+        add si, 2
+        cmp al, 0xFF
+        je .r
+        call vga_load_regs.idx
+        jmp .list
 .r:     ret
 
 ; ---- AH=12: alternate select: EGA/VGA information (BL=10h) ---------------

@@ -1,7 +1,8 @@
 ; post.asm — power-on self test: what the firmware of a PC does between
 ; reset and loading the boot sector. Brings up RAM state (IVT, BDA, EBDA),
 ; the interrupt controllers, the timer, COM1, the text screen, the i8042
-; keyboard controller, the ATA disk and the memory map, then calls INT 19h.
+; keyboard controller, the ATA disk, the ACPI and SMBIOS tables and the
+; memory map, then calls INT 19h.
 ;
 ; POST codes written to port 0x80:
 ;   01 reset         02 RAM cleared    03 IVT set        04 BDA/EBDA set
@@ -9,6 +10,7 @@
 ;   09 clock         0A disk probed    0B memory map     0C interrupts on
 ;   0D boot (INT 19h)                  EE no bootable device
 ;   10 PCI configured                  11 ACPI tables built
+;   12 SMBIOS tables built
 
 post_entry:
         cli
@@ -116,6 +118,8 @@ post_entry:
         pop es
         call post_acpi
         POST_CODE 0x11
+        call post_smbios
+        POST_CODE 0x12
         call post_e820
         POST_CODE 0x0B
 

@@ -29,6 +29,8 @@ vector_table:
         dw int1a_handler
         db 0x1E                     ; a data pointer: diskette parameters
         dw diskette_params
+        db 0x43                     ; a data pointer: the graphics font
+        dw vga_font8x16
         db 0x70
         dw int70_handler
 vector_table_end:
@@ -153,6 +155,15 @@ vga_mode3_ac:
         db 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07
         db 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x3F
         db 0x0C, 0x00, 0x0F, 0x08, 0x00
+; (index, value) pairs for vga_seq_gc: sequencer, then graphics controller
+vga_plane2_open:                    ; plane 2 alone, flat, for the font
+        db 0x00, 0x01, 0x02, 0x04, 0x04, 0x07, 0x00, 0x03, 0xFF, 0xFF
+        db 0x04, 0x02, 0x05, 0x00, 0x06, 0x04, 0xFF, 0xFF
+vga_plane2_close:                   ; back to the text-mode values
+        db 0x00, 0x01, 0x02, 0x03, 0x04, 0x02, 0x00, 0x03, 0xFF, 0xFF
+        db 0x04, 0x00, 0x05, 0x10, 0x06, 0x0E, 0xFF, 0xFF
+vga_font_no_alt:                    ; INT 10h AX=1130h BH=5/7: no 9-dot
+        db 0                        ; alternates (an empty list)
 vga_mode12:                         ; 640x480, 16 colours, 4 planes
         db 0xE3
         db 0x01, 0x0F, 0x00, 0x06
@@ -237,3 +248,15 @@ str_no_signature:
                 db 13, 10, 'Boot sector has no 55AA signature.', 13, 10, 0
 str_no_boot:    db 'No bootable device.', 13, 10, 0
 str_crlf:       db 13, 10, 0
+
+; The 8x16 text font, code page 437 order, 16 bytes a glyph: the Spleen
+; 8x16 font (BSD-2-Clause, Frederic Cambus), the same character set
+; crane86's VGA model holds at power-on. font8x16.bin is generated from it
+; by firmware/tests/font.rs (which fails when the two differ).
+        align 16
+vga_font8x16:
+        incbin "font8x16.bin"
+VGA_FONT_BYTES equ $ - vga_font8x16
+%if VGA_FONT_BYTES != 256 * 16
+%error font8x16.bin must hold 256 glyphs of 16 bytes
+%endif

@@ -58,9 +58,9 @@ serial_out:
 ; tty_echo: AL = character just shown by INT 10h; copy it to COM1 so a
 ; headless user sees the screen's text. LF becomes CR LF (unless a CR was
 ; just sent). Skipped when COM1 is absent, when crane86 says a window is
-; showing the screen (CMOS 0x5F bit 0), and on a direct kernel boot (bit 1):
-; a kernel booted with console=ttyS0 writes to COM1 itself, and a copy
-; would double every character. Preserves all registers.
+; showing the screen (CMOS 0x5F bit 0), and once the -kernel boot stub has
+; set bit 2: a kernel booted with console=ttyS0 writes to COM1 itself, and
+; a copy would double every character. Preserves all registers.
 tty_echo:
         push ax
         push dx
@@ -74,7 +74,7 @@ tty_echo:
         push ax
         mov al, CMOS_CRANE86
         call cmos_read
-        test al, CRANE86_WINDOW | CRANE86_DIRECT
+        test al, CRANE86_WINDOW | CRANE86_NO_ECHO
         pop ax
         jnz .done
         mov es, [BDA_EBDA]

@@ -7,9 +7,13 @@
 ; INT 15h E820 and 86h, INT 13h 08h/41h/48h, INT 1Ah, CPUID, and two CPU
 ; workouts (a sieve of Eratosthenes and an ASCII Mandelbrot set in integer
 ; fixed point). With a window showing the screen (CMOS 0x5F bit 0) it
-; then shows the 256-colour palette of mode 13h for two seconds. It ends
-; with "Demo finished." and CLI; HLT, which ends a crane86 run. All output
-; but the clock line is deterministic.
+; then shows the 256-colour palette of mode 13h for two seconds. It prints
+; "Demo finished."; with the window it then prints "Type keys (Esc ends):"
+; and echoes each key read through INT 16h until Esc, on the screen and
+; on COM1 (written directly, since the BIOS does not echo teletype to COM1
+; while a window shows the screen). It ends with CLI; HLT, which ends a
+; headless crane86 run. All output but the clock line is deterministic;
+; headless (the bit clear) the output is the same as without the echo.
 ;
 ; Build: nasm -f bin -o firmware/demo.img firmware/demo/demo.asm
 
@@ -425,18 +429,87 @@ main:
         call palette_show
         mov si, s_finished
         call puts
+        call key_echo
         cli
         hlt
         jmp $ - 2
+
+; window_shown: ZF clear when a window shows the screen (CMOS 0x5F bit 0).
+window_shown:
+        push ax
+        mov al, 0x5F
+        out 0x70, al
+        in al, 0x71
+        test al, 1
+        pop ax
+        ret
+
+; key_echo: with a window, prompt and echo the keys typed (printable ASCII,
+; Enter as a new line, Backspace) on the screen and on COM1 until Esc.
+key_echo:
+        call window_shown
+        jz .r
+        mov si, s_type_keys
+        call puts_both
+.key:   xor ah, ah                  ; wait for a key
+        int 0x16
+        cmp ah, 0x01                ; Esc
+        je .end
+        cmp al, 13
+        je .enter
+        cmp al, 8
+        je .bs
+        cmp al, ' '
+        jb .key
+        cmp al, '~'
+        ja .key
+        call putc_both
+        jmp .key
+.enter: mov si, s_nl
+        call puts_both
+        jmp .key
+.bs:    mov si, s_bs
+        call puts_both
+        jmp .key
+.end:   mov si, s_nl
+        call puts_both
+.r:     ret
+
+; puts_both: DS:SI = NUL-terminated string, to the screen and to COM1
+puts_both:
+        push ax
+        push si
+.next:  lodsb
+        test al, al
+        jz .done
+        call putc_both
+        jmp .next
+.done:  pop si
+        pop ax
+        ret
+
+; putc_both: AL to the screen (INT 10h teletype) and to COM1 (0x3F8)
+putc_both:
+        call putc
+        push ax
+        push dx
+        push ax
+        mov dx, 0x3FD               ; line status: wait for THR empty
+.wait:  in al, dx
+        test al, 0x20
+        jz .wait
+        pop ax
+        mov dx, 0x3F8
+        out dx, al
+        pop dx
+        pop ax
+        ret
 
 ; palette_show: when a window shows the screen (CMOS 0x5F bit 0), show the
 ; 256 colours of mode 13h for two seconds, then bring the text back. The
 ; headless run (the bit clear) skips it, so the serial output is the same.
 palette_show:
-        mov al, 0x5F
-        out 0x70, al
-        in al, 0x71
-        test al, 1
+        call window_shown
         jz .r
         mov ah, 0x03                ; keep the cursor
         xor bh, bh
@@ -594,6 +667,8 @@ s_sieve:        db 'Primes below 65536 (sieve): ', 0
 s_mandel:       db 'Mandelbrot set:', 13, 10, 0
 s_finished:     db 'Demo finished.', 13, 10, 0
 s_nl:           db 13, 10, 0
+s_type_keys:    db 'Type keys (Esc ends): ', 0
+s_bs:           db 8, ' ', 8, 0
 mandel_shades:  db ' ...,,::;;==++**##%%&&$$'
 
 body_end:

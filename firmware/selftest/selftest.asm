@@ -1,7 +1,7 @@
 ; selftest.asm — a guest that checks the crane86 BIOS services one by one
 ; (disk, serial, clock, keyboard, video modes and VBE, the ACPI tables and
-; PM registers) and prints "<name>: ok" or "<name>: FAIL ah=<status>" for
-; each, then "selftest done", and powers the machine off through ACPI
+; PM registers, the SMBIOS tables) and prints "<name>: ok" or
+; "<name>: FAIL ah=<status>" for each, then "selftest done", and powers the machine off through ACPI
 ; (printing "power off failed" and halting if it is still running). It is not committed as an image: the firmware
 ; crate's QEMU test assembles it and runs it from a scratch disk
 ; (sectors from PAT_LBA on hold their own LBA in every dword).
@@ -701,6 +701,72 @@ main:
         jmp .rt
 .rtf:   stc
 .rt:    OKIF nc
+        ; ---- SMBIOS: the entry point in F0000-FFFFF (checksummed), its
+        ; table walked to type 127 in the promised number of structures,
+        ; type 1 made by "crane86"
+        T 'SMBIOS'
+        push word 0xF000
+        pop es
+        xor di, di
+.sma:   cmp dword [es:di], '_SM_'
+        jne .smn
+        cmp dword [es:di+16], '_DMI'
+        jne .smn
+        movzx cx, byte [es:di+5]
+        xor al, al
+        xor bx, bx
+.sms:   add al, [es:di+bx]
+        inc bx
+        cmp bx, cx
+        jb .sms
+        test al, al
+        jz .smf
+.smn:   add di, 16
+        jnz .sma
+        jmp .smbad
+.smf:   mov cx, [es:di+0x1C]        ; number of structures
+        mov eax, [es:di+0x18]       ; table address
+        cmp eax, 0x100000
+        jae .smbad
+        mov si, ax
+        and si, 15
+        shr eax, 4
+        mov es, ax
+        xor dl, dl                  ; 1 once type 1 names crane86
+.smw:   mov bl, [es:si]             ; type
+        movzx di, byte [es:si+1]
+        add di, si                  ; its strings
+        cmp bl, 1
+        jne .smk
+        cmp byte [es:si+4], 1       ; manufacturer: string 1
+        jne .smk
+        cmp dword [es:di], 'cran'
+        jne .smk
+        cmp dword [es:di+3], 'ne86'
+        jne .smk
+        cmp byte [es:di+7], 0
+        jne .smk
+        mov dl, 1
+.smk:   cmp word [es:di], 0         ; to the double NUL
+        je .sme
+        inc di
+        jmp .smk
+.sme:   lea si, [di+2]
+        dec cx
+        jz .sml
+        cmp bl, 127
+        je .smbad                   ; the end came early
+        jmp .smw
+.sml:   cmp bl, 127
+        jne .smbad
+        cmp dl, 1
+        jne .smbad
+        clc
+        jmp .smd
+.smbad: stc
+.smd:   push word 0
+        pop es
+        OKIF nc
         ; ---- video
         T 'INT 10h 1A00h'
         mov ax, 0x1A00

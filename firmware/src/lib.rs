@@ -3,9 +3,10 @@
 //! - [`BIOS`]: the 64 KiB BIOS ROM (`bios/*.asm`). The board maps it at
 //!   `0xF0000..=0xFFFFF` and again at `0xFFFF0000..=0xFFFFFFFF`; the CPU
 //!   starts at its reset vector `F000:FFF0`. It runs POST (including PCI
-//!   set-up and ACPI tables: RSDP, RSDT, FADT, FACS, DSDT with `\_S5`,
-//!   MADT), offers the PC BIOS services (INT 10h video: text echoed to
-//!   COM1, modes 12h/13h and VBE 2.0 over the Bochs VBE ports; INT 13h
+//!   set-up, ACPI tables: RSDP, RSDT, FADT, FACS, DSDT with `\_S5`,
+//!   MADT, and SMBIOS 2.8 tables), offers the PC BIOS services (INT 10h
+//!   video: text echoed to COM1, an 8x16 font loaded into plane 2 on every
+//!   text-mode set, modes 12h/13h and VBE 2.0 over the Bochs VBE ports; INT 13h
 //!   disk over ATA PIO, INT 15h memory map, INT 16h keyboard from the
 //!   i8042 or COM1, INT 1Ah clock, ...) and boots disk 80h through INT 19h
 //!   (or, with CMOS 0x5F bit 1, jumps to a stub the board placed at

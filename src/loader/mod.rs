@@ -31,6 +31,8 @@ use std::path::{Path, PathBuf};
 pub const STUB_ADDR: u64 = 0x7C00;
 /// CMOS register holding crane86's firmware flags (the BIOS's `CMOS_CRANE86`).
 pub const CMOS_CRANE86: u8 = 0x5F;
+/// Bit 2 of CMOS 0x5F: the BIOS stops copying INT 10h text to COM1.
+pub const CMOS_NO_ECHO: u8 = 0x04;
 /// Bit in [`CMOS_CRANE86`]: INT 19h jumps to 0000:7C00 instead of booting a disk.
 pub const CMOS_DIRECT_BOOT: u8 = 1 << 1;
 /// Conventional memory the loader fills and POST must not clear or use:

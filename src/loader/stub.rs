@@ -6,7 +6,7 @@
 //! [`Asm`] is a byte emitter with labels for the few forward jumps; every
 //! instruction is written as its encoding with the assembly in a comment.
 
-use super::STUB_ADDR;
+use super::{CMOS_CRANE86, CMOS_NO_ECHO, STUB_ADDR};
 
 /// Byte emitter for code that runs at a fixed address.
 struct Asm {
@@ -90,6 +90,18 @@ pub(super) fn linux(setup_seg: u16, stack_top: u16) -> Vec<u8> {
     let mut a = Asm::new(STUB_ADDR as u32);
     a.b(&[0xFA]); //                      cli
     a.b(&[0xFC]); //                      cld
+                  // From here on the kernel's setup code prints through INT 10h and, with
+                  // console=ttyS0, to COM1 itself: tell our BIOS to stop copying INT 10h
+                  // text to COM1 (CMOS 0x5F bit 2), or every character would show twice.
+    a.b(&[0xB0, CMOS_CRANE86]); //        mov al, 0x5F
+    a.b(&[0xE6, 0x70]); //                out 0x70, al
+    a.b(&[0xE4, 0x71]); //                in al, 0x71
+    a.b(&[0x0C, CMOS_NO_ECHO]); //        or al, 4
+    a.b(&[0x88, 0xC4]); //                mov ah, al
+    a.b(&[0xB0, CMOS_CRANE86]); //        mov al, 0x5F
+    a.b(&[0xE6, 0x70]); //                out 0x70, al
+    a.b(&[0x88, 0xE0]); //                mov al, ah
+    a.b(&[0xE6, 0x71]); //                out 0x71, al
     a.b(&[0xB8]).w(setup_seg); //         mov ax, setup_seg
     a.b(&[0x8E, 0xD8]); //                mov ds, ax
     a.b(&[0x8E, 0xC0]); //                mov es, ax

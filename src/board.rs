@@ -132,6 +132,10 @@ pub const LFB_SIZE: u64 = 16 << 20;
 pub struct Board {
     pub clock: Clock,
     pub com1: Uart16550,
+    /// COM2-COM4 with their IRQ lines, when configured.
+    pub extra_com: Vec<(u8, Uart16550)>,
+    /// Which UART reads the terminal: 0 = COM1, n = extra_com[n - 1].
+    pub stdio_port: usize,
     pub debugcon: DebugCon,
     pub post: PostPort,
     pub port92: SystemControlPortA,
@@ -166,6 +170,8 @@ impl Board {
         Board {
             clock,
             com1,
+            extra_com: Vec::new(),
+            stdio_port: 0,
             debugcon,
             post: PostPort::new(),
             port92: SystemControlPortA::new(),
@@ -187,6 +193,21 @@ impl Board {
         }
     }
 
+    /// The UART whose input is the terminal's.
+    pub fn stdio_uart(&mut self) -> &mut Uart16550 {
+        match self.stdio_port {
+            0 => &mut self.com1,
+            n => &mut self.extra_com[n - 1].1,
+        }
+    }
+
+    fn extra_com_at(&mut self, port: u16) -> Option<&mut Uart16550> {
+        self.extra_com
+            .iter_mut()
+            .map(|(_, u)| u)
+            .find(|u| (u.base()..u.base() + 8).contains(&port))
+    }
+
     pub fn take_request(&mut self) -> Option<BoardRequest> {
         self.request.take()
     }
@@ -195,6 +216,9 @@ impl Board {
     /// controller keeps running through a CPU reset, as on a PC.)
     pub fn reset(&mut self) {
         self.com1.reset();
+        for (_, u) in &mut self.extra_com {
+            u.reset();
+        }
         self.port92.reset();
         self.pic.reset();
         self.pit.reset();
@@ -268,7 +292,18 @@ impl Board {
     /// Forwards device IRQ outputs to the interrupt controller (ISA wiring).
     fn update_irqs(&mut self) {
         self.pic.set_irq(1, self.kbd.irq1_level());
-        self.pic.set_irq(4, self.com1.irq_level());
+        // COM1/COM3 share IRQ 4 and COM2/COM4 IRQ 3 (the ISA lines are ORed here).
+        let mut irq3 = false;
+        let mut irq4 = self.com1.irq_level();
+        for (irq, u) in &self.extra_com {
+            if *irq == 3 {
+                irq3 |= u.irq_level();
+            } else {
+                irq4 |= u.irq_level();
+            }
+        }
+        self.pic.set_irq(3, irq3);
+        self.pic.set_irq(4, irq4);
         self.pic.set_irq(8, self.cmos.irq_level());
         self.pic.set_irq(9, self.acpi.irq_level());
         self.pic.set_irq(12, self.kbd.irq12_level());
@@ -322,6 +357,10 @@ impl Platform for Board {
         let now = self.clock.now_ns();
         let v = match port {
             0x3F8..=0x3FF => self.com1.port_read(port, size, now),
+            0x2F8..=0x2FF | 0x3E8..=0x3EF | 0x2E8..=0x2EF if self.extra_com_at(port).is_some() => {
+                self.extra_com_at(port)
+                    .map_or(0, |u| u.port_read(port, size, now))
+            }
             0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => self.pic.port_read(port, size, now),
             0x1F0..=0x1F7 | 0x3F6 => self.ide0.port_read(port, size, now),
             0x40..=0x43 | 0x61 => self.pit.port_read(port, size, now),
@@ -352,6 +391,11 @@ impl Platform for Board {
         let now = self.clock.now_ns();
         match port {
             0x3F8..=0x3FF => self.com1.port_write(port, size, value, now),
+            0x2F8..=0x2FF | 0x3E8..=0x3EF | 0x2E8..=0x2EF if self.extra_com_at(port).is_some() => {
+                if let Some(u) = self.extra_com_at(port) {
+                    u.port_write(port, size, value, now);
+                }
+            }
             0x20..=0x21 | 0xA0..=0xA1 | 0x4D0..=0x4D1 => {
                 self.pic.port_write(port, size, value, now)
             }

@@ -19,9 +19,10 @@ pub struct Cli {
     #[arg(short = 'm', long = "m", value_name = "SIZE", default_value = "128M")]
     pub memory: String,
 
-    /// Where COM1 goes: stdio, file:PATH, none or null.
+    /// Where a serial port goes: stdio, file:PATH, none or null. Repeat for
+    /// COM2 (0x2F8, IRQ 3), COM3 (0x3E8, IRQ 4), COM4 (0x2E8, IRQ 3).
     #[arg(long, value_name = "DEV")]
-    pub serial: Option<String>,
+    pub serial: Vec<String>,
 
     /// No display; COM1 on the terminal.
     #[arg(long)]

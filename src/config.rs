@@ -32,6 +32,8 @@ pub struct Config {
     pub ram_bytes: u64,
     pub bios: Vec<u8>,
     pub serial: SerialTarget,
+    /// COM2..COM4, when more `-serial` options were given.
+    pub extra_serial: Vec<SerialTarget>,
     pub debug_exit: Option<(u16, u16)>,
     pub no_reboot: bool,
     pub stats: bool,
@@ -79,13 +81,35 @@ impl Config {
             Some(p) => read_file("-bios", p)?,
             None => crane86_firmware::BIOS.to_vec(),
         };
-        let serial = match cli.serial.as_deref() {
-            None => SerialTarget::Stdio,
-            Some("stdio") | Some("mon:stdio") => SerialTarget::Stdio,
-            Some("none") | Some("null") => SerialTarget::None,
-            Some(s) if s.starts_with("file:") => SerialTarget::File(PathBuf::from(&s[5..])),
-            Some(s) => bail!("-serial {s}: unsupported (use stdio, file:PATH or none)"),
+        let parse_serial = |s: &str| -> Result<SerialTarget> {
+            Ok(match s {
+                "stdio" | "mon:stdio" => SerialTarget::Stdio,
+                "none" | "null" => SerialTarget::None,
+                s if s.starts_with("file:") => SerialTarget::File(PathBuf::from(&s[5..])),
+                s => bail!("-serial {s}: unsupported (use stdio, file:PATH or none)"),
+            })
         };
+        if cli.serial.len() > 4 {
+            bail!("-serial: at most four serial ports (COM1-COM4)");
+        }
+        let mut serials = cli
+            .serial
+            .iter()
+            .map(|s| parse_serial(s))
+            .collect::<Result<Vec<_>>>()?;
+        if serials.is_empty() {
+            serials.push(SerialTarget::Stdio);
+        }
+        if serials
+            .iter()
+            .filter(|s| **s == SerialTarget::Stdio)
+            .count()
+            > 1
+        {
+            bail!("-serial stdio: only one serial port can use the terminal");
+        }
+        let serial = serials.remove(0);
+        let extra_serial = serials;
         match cli.monitor.as_deref() {
             None | Some("none") => {}
             Some(m) => bail!("-monitor {m}: unsupported (only -monitor none)"),
@@ -242,6 +266,7 @@ impl Config {
             ram_bytes,
             bios,
             serial,
+            extra_serial,
             debug_exit,
             no_reboot: cli.no_reboot,
             stats: debug.split(',').any(|d| d == "stats"),

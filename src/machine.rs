@@ -63,16 +63,7 @@ impl Write for StdoutSink {
 impl Machine {
     pub fn new(cfg: Config) -> Result<Self> {
         let mut mem = PhysMem::new(cfg.ram_bytes, &cfg.bios)?;
-        let sink: Option<Sink> = match &cfg.serial {
-            SerialTarget::Stdio => Some(Box::new(StdoutSink)),
-            SerialTarget::File(p) => {
-                Some(Box::new(std::fs::File::create(p).with_context(|| {
-                    format!("-serial file:{}: cannot create", p.display())
-                })?))
-            }
-            SerialTarget::None => None,
-        };
-        let com1 = Uart16550::new(0x3F8, sink);
+        let com1 = Uart16550::new(0x3F8, serial_sink(&cfg.serial)?);
         // debugcon is a second console: shown on stderr only with -d debugcon;
         // test ROMs print to both it and COM1.
         let debugcon = DebugCon::new(
@@ -93,6 +84,16 @@ impl Machine {
             None => Clock::host(),
         };
         let mut board = Board::new(clock, com1, debugcon, cmos, debug_exit);
+        // COM2-COM4 at their usual ports and IRQs, for each extra -serial.
+        for (t, (base, irq)) in cfg
+            .extra_serial
+            .iter()
+            .zip([(0x2F8, 3), (0x3E8, 4), (0x2E8, 3)])
+        {
+            board
+                .extra_com
+                .push((irq, Uart16550::new(base, serial_sink(t)?)));
+        }
         if let Some(d) = &cfg.disk {
             let backend: Box<dyn BlockBackend> = match (&d.path, d.builtin) {
                 (_, Some(img)) => Box::new(MemDisk::new_read_only(img.to_vec())),
@@ -138,7 +139,13 @@ impl Machine {
             let f = board.cmos.byte(CMOS_CRANE86_FLAGS);
             board.cmos.set_byte(CMOS_CRANE86_FLAGS, f | FLAG_WINDOW);
         }
-        let input = (cfg.serial == SerialTarget::Stdio).then(spawn_stdin_reader);
+        board.stdio_port = std::iter::once(&cfg.serial)
+            .chain(&cfg.extra_serial)
+            .position(|t| *t == SerialTarget::Stdio)
+            .unwrap_or(0);
+        let uses_stdio =
+            cfg.serial == SerialTarget::Stdio || cfg.extra_serial.contains(&SerialTarget::Stdio);
+        let input = uses_stdio.then(spawn_stdin_reader);
         let mut cpu = Cpu::new();
         cpu.trace_int = cfg.trace_int;
         let jit = if cfg.jit {
@@ -186,7 +193,7 @@ impl Machine {
         let outcome = loop {
             if let Some(rx) = &self.input {
                 while let Ok(bytes) = rx.try_recv() {
-                    self.board.com1.push_input(&bytes);
+                    self.board.stdio_uart().push_input(&bytes);
                 }
             }
             if let Some(quit) = self.handle_ui(&mut paused) {
@@ -392,6 +399,19 @@ impl Machine {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// Where a serial port's output goes.
+fn serial_sink(t: &SerialTarget) -> Result<Option<Sink>> {
+    Ok(match t {
+        SerialTarget::Stdio => Some(Box::new(StdoutSink)),
+        SerialTarget::File(p) => {
+            Some(Box::new(std::fs::File::create(p).with_context(|| {
+                format!("-serial file:{}: cannot create", p.display())
+            })?))
+        }
+        SerialTarget::None => None,
+    })
 }
 
 /// Reads stdin on its own thread: the vCPU never blocks on the terminal.

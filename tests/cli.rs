@@ -197,3 +197,30 @@ fn icount_makes_timer_reads_repeat_exactly() {
         "count {count:#x}"
     );
 }
+
+#[test]
+fn second_serial_option_is_com2() {
+    // mov dx,2F8h; mov al,'2'; out dx,al; mov dx,3F8h; mov al,'1'; out dx,al; exit
+    let code = [
+        0xBA, 0xF8, 0x02, 0xB0, b'2', 0xEE, 0xBA, 0xF8, 0x03, 0xB0, b'1', 0xEE, 0xB0, 0x00, 0xE6,
+        0xF4,
+    ];
+    let rom = tmp("com2.bin", &rom_with(&code));
+    let dir = std::env::temp_dir().join(format!("crane86-cli-com-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let com1 = dir.join("com1.log");
+    let spec = format!("file:{}", com1.display());
+    let o = crane86(&[
+        "-bios",
+        rom.to_str().unwrap(),
+        "-serial",
+        &spec,
+        "-serial",
+        "stdio",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.stdout, b"2", "COM2 goes to the terminal");
+    assert_eq!(std::fs::read(&com1).unwrap(), b"1", "COM1 goes to the file");
+}

@@ -200,10 +200,14 @@ fn icount_makes_timer_reads_repeat_exactly() {
 
 #[test]
 fn second_serial_option_is_com2() {
-    // mov dx,2F8h; mov al,'2'; out dx,al; mov dx,3F8h; mov al,'1'; out dx,al; exit
+    // Both UARTs to 8 data bits (LCR=3; a 16550 resets to 5-bit words),
+    // then '2' to COM2 and '1' to COM1, and exit.
     let code = [
-        0xBA, 0xF8, 0x02, 0xB0, b'2', 0xEE, 0xBA, 0xF8, 0x03, 0xB0, b'1', 0xEE, 0xB0, 0x00, 0xE6,
-        0xF4,
+        0xB0, 0x03, 0xBA, 0xFB, 0x02, 0xEE, // mov al,3; mov dx,2FBh; out dx,al
+        0xBA, 0xFB, 0x03, 0xEE, // mov dx,3FBh; out dx,al
+        0xBA, 0xF8, 0x02, 0xB0, b'2', 0xEE, // COM2 data
+        0xBA, 0xF8, 0x03, 0xB0, b'1', 0xEE, // COM1 data
+        0xB0, 0x00, 0xE6, 0xF4, // exit
     ];
     let rom = tmp("com2.bin", &rom_with(&code));
     let dir = std::env::temp_dir().join(format!("crane86-cli-com-{}", std::process::id()));

@@ -3,24 +3,11 @@
 //! raises a guest exception: none reaches "not implemented". This is the
 //! check that the whole 8086–P6 integer, system and x87 set is covered.
 
-use crane86_cpu::state::{ar, cr0, SegReg};
-use crane86_cpu::{Cpu, Exit, Platform};
+use crane86_cpu::{Cpu, Exit};
+
+mod common;
+use common::Bus;
 use crane86_mmu::PhysMem;
-
-struct Bus;
-
-impl Platform for Bus {
-    fn io_read(&mut self, _port: u16, size: u8) -> u32 {
-        u32::MAX >> (32 - 8 * size as u32)
-    }
-    fn io_write(&mut self, _port: u16, _size: u8, _value: u32) {}
-    fn interrupt_pending(&mut self) -> bool {
-        false
-    }
-    fn acknowledge_interrupt(&mut self) -> u8 {
-        0
-    }
-}
 
 fn run_one(code: &[u8], protected: bool) -> Exit {
     let rom = vec![0xF4u8; 0x10000];
@@ -28,29 +15,9 @@ fn run_one(code: &[u8], protected: bool) -> Exit {
     mem.write_ram(0x10000, code);
     let mut cpu = Cpu::new();
     if protected {
-        let flat = SegReg {
-            selector: 0x10,
-            ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G,
-            base: 0,
-            limit: u32::MAX,
-        };
-        for s in cpu.s.seg.iter_mut() {
-            *s = flat;
-        }
-        cpu.s.seg[1] = SegReg {
-            selector: 0x08,
-            ar: flat.ar | ar::CODE,
-            ..flat
-        };
-        cpu.s.cr0 |= cr0::PE;
-        cpu.s.eip = 0x10000;
+        common::flat_protected(&mut cpu, 0x10000);
     } else {
-        cpu.s.seg[1] = SegReg {
-            selector: 0x1000,
-            base: 0x10000,
-            ..cpu.s.seg[1]
-        };
-        cpu.s.eip = 0;
+        common::real_mode_at_1000(&mut cpu);
     }
     cpu.s.gpr[4] = 0x8000;
     cpu.run(&mut mem, &mut Bus, 1)

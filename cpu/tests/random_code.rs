@@ -2,24 +2,11 @@
 //! protected mode, must end in guest exceptions, triple faults or
 //! "not implemented" exits — never a panic of the emulator.
 
-use crane86_cpu::state::{ar, cr0, SegReg};
-use crane86_cpu::{Cpu, Exit, Platform};
+use crane86_cpu::{Cpu, Exit};
+
+mod common;
+use common::Bus;
 use crane86_mmu::PhysMem;
-
-struct Bus;
-
-impl Platform for Bus {
-    fn io_read(&mut self, _port: u16, size: u8) -> u32 {
-        u32::MAX >> (32 - 8 * size as u32)
-    }
-    fn io_write(&mut self, _port: u16, _size: u8, _value: u32) {}
-    fn interrupt_pending(&mut self) -> bool {
-        false
-    }
-    fn acknowledge_interrupt(&mut self) -> u8 {
-        0
-    }
-}
 
 struct Lcg(u64);
 
@@ -44,34 +31,14 @@ fn run_random(seed: u64, protected: bool) -> Exit {
     mem.write_ram(0, &junk);
     let mut cpu = Cpu::new();
     if protected {
-        let flat = SegReg {
-            selector: 0x10,
-            ar: ar::P | ar::S | ar::RW | ar::ACCESSED | ar::DB | ar::G,
-            base: 0,
-            limit: u32::MAX,
-        };
-        for s in cpu.s.seg.iter_mut() {
-            *s = flat;
-        }
-        cpu.s.seg[1] = SegReg {
-            selector: 0x08,
-            ar: flat.ar | ar::CODE,
-            ..flat
-        };
-        cpu.s.cr0 |= cr0::PE;
+        common::flat_protected(&mut cpu, 0x10000);
         cpu.s.gdtr.base = 0x100;
         cpu.s.gdtr.limit = 0xFF;
         cpu.s.idtr.base = 0x800;
         cpu.s.idtr.limit = 0x7FF;
-        cpu.s.eip = 0x10000;
         cpu.s.gpr[4] = 0x9000;
     } else {
-        cpu.s.seg[1] = SegReg {
-            selector: 0x1000,
-            base: 0x10000,
-            ..cpu.s.seg[1]
-        };
-        cpu.s.eip = 0;
+        common::real_mode_at_1000(&mut cpu);
         cpu.s.gpr[4] = 0x9000;
     }
     let mut bus = Bus;

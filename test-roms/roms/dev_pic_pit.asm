@@ -315,37 +315,7 @@ irq_other:
         pop     ax
         iret
 
-; The 8259 reaches the CPU through the local APIC's LINT0 (on machines that
-; have one). No BIOS ran to set up virtual-wire mode, and QEMU leaves LINT0
-; masked after reset, so do what a BIOS does: enable the APIC (SVR bit 8) and
-; make LINT0 ExtINT. The APIC page at FEE00000h is reached through FS in
-; unreal mode (a 4 GiB limit left in FS's cache by a trip to protected
-; mode). On a machine without a local APIC these writes go nowhere.
-apic_virtual_wire:
-        pushad
-        lgdt    [cs:.gdtr]
-        mov     eax, cr0
-        or      al, 1
-        mov     cr0, eax
-        jmp     .pm
-.pm:    mov     bx, 8
-        mov     fs, bx
-        and     al, 0xFE
-        mov     cr0, eax
-        jmp     .rm
-.rm:    xor     bx, bx
-        mov     fs, bx
-        mov     esi, 0xFEE00000
-        mov     dword [fs:esi + 0xF0], 0x1FF            ; SVR: enabled
-        mov     dword [fs:esi + 0x350], 0x700           ; LINT0: ExtINT
-        mov     dword [fs:esi + 0x360], 0x400           ; LINT1: NMI
-        popad
-        ret
-        align   8
-.gdt:   dq      0
-        dq      0x00CF92000000FFFF      ; flat 4 GiB data
-.gdtr:  dw      15
-        dd      0xF0000 + .gdt
+%include "apic_wire.inc"
 
 pic_init:
         mov     al, 0x11                ; ICW1: edge, cascade, ICW4 needed

@@ -384,33 +384,7 @@ irq_other:
         pop     ax
         iret
 
-; See dev_pic_pit.asm: put the local APIC (if any) in virtual-wire mode so
-; the 8259 reaches the CPU.
-apic_virtual_wire:
-        pushad
-        lgdt    [cs:.gdtr]
-        mov     eax, cr0
-        or      al, 1
-        mov     cr0, eax
-        jmp     .pm
-.pm:    mov     bx, 8
-        mov     fs, bx
-        and     al, 0xFE
-        mov     cr0, eax
-        jmp     .rm
-.rm:    xor     bx, bx
-        mov     fs, bx
-        mov     esi, 0xFEE00000
-        mov     dword [fs:esi + 0xF0], 0x1FF            ; SVR: enabled
-        mov     dword [fs:esi + 0x350], 0x700           ; LINT0: ExtINT
-        mov     dword [fs:esi + 0x360], 0x400           ; LINT1: NMI
-        popad
-        ret
-        align   8
-.gdt:   dq      0
-        dq      0x00CF92000000FFFF      ; flat 4 GiB data
-.gdtr:  dw      15
-        dd      0xF0000 + .gdt
+%include "apic_wire.inc"
 
 pic_init:
         mov     al, 0x11                ; ICW1: edge, cascade, ICW4 needed

@@ -199,6 +199,10 @@ pub fn assemble(nasm: &Path, rom: &Rom, out_dir: &Path) -> Result<PathBuf, Strin
 #[derive(Clone, Debug)]
 pub struct Emulator {
     pub program: PathBuf,
+    /// Options appended to the standard command line (e.g. `-accel jit`).
+    pub extra_args: Vec<String>,
+    /// True for this workspace's crane86 (not `$CRANE86_EMULATOR`).
+    pub is_crane86: bool,
 }
 
 impl Emulator {
@@ -208,14 +212,22 @@ impl Emulator {
         if let Ok(cmd) = std::env::var("CRANE86_EMULATOR") {
             let program = find_program(&cmd)
                 .ok_or_else(|| format!("CRANE86_EMULATOR={cmd}: no such program"))?;
-            return Ok(Emulator { program });
+            return Ok(Emulator {
+                program,
+                extra_args: Vec::new(),
+                is_crane86: false,
+            });
         }
         if let Some(bin) = std::env::var_os("CRANE86_BIN") {
             let program = PathBuf::from(bin);
             if !program.is_file() {
                 return Err(format!("CRANE86_BIN={}: no such file", program.display()));
             }
-            return Ok(Emulator { program });
+            return Ok(Emulator {
+                program,
+                extra_args: Vec::new(),
+                is_crane86: true,
+            });
         }
         Self::build_crane86()
     }
@@ -241,13 +253,18 @@ impl Emulator {
         if !program.is_file() {
             return Err(format!("{} was not built", program.display()));
         }
-        Ok(Emulator { program })
+        Ok(Emulator {
+            program,
+            extra_args: Vec::new(),
+            is_crane86: true,
+        })
     }
 
     /// Runs `bios`, killing the emulator after `timeout`.
     pub fn run(&self, bios: &Path, timeout: Duration) -> Result<RunOutput, String> {
         let mut child = Command::new(&self.program)
             .args(emulator_args(bios))
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -538,7 +555,11 @@ mod tests {
         let path = dir.join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Emulator { program: path }
+        Emulator {
+            program: path,
+            extra_args: Vec::new(),
+            is_crane86: false,
+        }
     }
 
     #[cfg(unix)]

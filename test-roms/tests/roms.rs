@@ -8,11 +8,29 @@ use crane86_test_roms as roms;
 
 #[test]
 fn conformance_roms() {
+    run_all(&[]);
+}
+
+/// The same ROMs with crane86's translator (`-accel jit`) on the whole PC
+/// board: the interpreter and the JIT must give identical results.
+#[test]
+fn conformance_roms_under_the_jit() {
+    run_all(&["-accel", "jit"]);
+}
+
+fn run_all(extra: &[&str]) {
     let nasm = roms::find_nasm().unwrap_or_else(|e| panic!("{e}"));
     let selected = roms::selected_roms().unwrap_or_else(|e| panic!("{e}"));
     assert!(!selected.is_empty(), "no ROMs found in test-roms/roms/");
     let timeout = roms::timeout_from_env().unwrap_or_else(|e| panic!("{e}"));
-    let emu = roms::Emulator::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let mut emu = roms::Emulator::from_env().unwrap_or_else(|e| panic!("{e}"));
+    if !extra.is_empty() {
+        if !emu.is_crane86 {
+            eprintln!("skipped: {extra:?} applies to crane86 only");
+            return;
+        }
+        emu.extra_args = extra.iter().map(|s| s.to_string()).collect();
+    }
     eprintln!(
         "running {} ROMs under {}",
         selected.len(),

@@ -75,6 +75,8 @@ fn run() -> Result<bool, String> {
     let emu = match emulator {
         Some(cmd) => roms::Emulator {
             program: roms::find_program(&cmd).ok_or_else(|| format!("{cmd}: no such program"))?,
+            extra_args: Vec::new(),
+            is_crane86: false,
         },
         None => roms::Emulator::from_env()?,
     };

@@ -163,6 +163,12 @@ pub fn assemble(nasm: &Path, rom: &Rom, out_dir: &Path) -> Result<PathBuf, Strin
     std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(format!("{}.bin", rom.name));
+    // Several test threads assemble the same ROM at once (interpreter and
+    // JIT suites): assemble to a private name and rename, which is atomic,
+    // so no emulator ever reads a half-written image.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = out_dir.join(format!("{}.bin.{}.{seq}.tmp", rom.name, std::process::id()));
     // NASM wants include directories with a trailing separator.
     let include = |dir: &str| format!("{}/", crate_dir().join(dir).display());
     let result = Command::new(nasm)
@@ -175,23 +181,30 @@ pub fn assemble(nasm: &Path, rom: &Rom, out_dir: &Path) -> Result<PathBuf, Strin
         .arg("-i")
         .arg(include("roms"))
         .arg("-o")
-        .arg(&out)
+        .arg(&tmp)
         .arg(&rom.source)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", nasm.display()))?;
     if !result.status.success() {
+        let _ = std::fs::remove_file(&tmp);
         return Err(format!(
             "nasm failed on {}:\n{}",
             rom.source.display(),
             String::from_utf8_lossy(&result.stderr)
         ));
     }
-    let len = std::fs::metadata(&out)
-        .map_err(|e| format!("cannot stat {}: {e}", out.display()))?
+    let len = std::fs::metadata(&tmp)
+        .map_err(|e| format!("cannot stat {}: {e}", tmp.display()))?
         .len();
     if len != 0x10000 {
-        return Err(format!("{} is {len} bytes, not 65536", out.display()));
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!(
+            "{} is {len} bytes, not 65536",
+            rom.source.display()
+        ));
     }
+    std::fs::rename(&tmp, &out)
+        .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), out.display()))?;
     Ok(out)
 }
 

@@ -11,11 +11,11 @@
 //! code, the successor within the CS limit.
 
 use crate::code_cache::CodeCache;
-use crate::runtime::{Ctx, ST_FAULT, ST_GP0, ST_NORMAL, ST_PANIC};
-use crate::translate::{translate, Translated};
+use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC};
+use crate::translate::{translate, RBlock, Region, Translated};
 use crate::JitError;
 use crane86_cpu::decode_cache::{self, Block, Decoded};
-use crane86_cpu::state::{flags, CpuState, CS};
+use crane86_cpu::state::{cr0, flags, CpuState, CS};
 use crane86_cpu::{BlockEngine, BlockRun, Exception, Exec};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -33,10 +33,12 @@ pub struct JitConfig {
     pub threshold: u32,
     /// Bytes of executable memory; when full, all code is dropped.
     pub code_capacity: usize,
-    /// Most guest instructions run by chaining in one `run_block` call
-    /// (0: no chaining). Bounds interrupt latency together with the
-    /// dispatcher's block length.
+    /// Most guest instructions run in one `run_block` call, inside a
+    /// region and by chaining regions (at least one block always runs).
+    /// Bounds interrupt latency together with the dispatcher's block length.
     pub chain_limit: u32,
+    /// Most guest blocks in one region.
+    pub region_blocks: usize,
 }
 
 impl Default for JitConfig {
@@ -44,7 +46,8 @@ impl Default for JitConfig {
         JitConfig {
             threshold: 40,
             code_capacity: 64 << 20,
-            chain_limit: 2048,
+            chain_limit: 4096,
+            region_blocks: 96,
         }
     }
 }
@@ -52,9 +55,11 @@ impl Default for JitConfig {
 /// Counters for `-d jit`.
 #[derive(Clone, Debug, Default)]
 pub struct JitStats {
-    /// Blocks compiled.
+    /// Regions compiled.
+    pub regions: u64,
+    /// Guest blocks in compiled regions.
     pub blocks: u64,
-    /// Guest instructions in compiled blocks.
+    /// Guest instructions in compiled regions.
     pub guest_insns: u64,
     /// Of those, inlined as IR (the rest call the interpreter's `step`).
     pub inlined: u64,
@@ -62,10 +67,12 @@ pub struct JitStats {
     pub code_bytes: u64,
     /// Time spent translating and compiling.
     pub compile_time: Duration,
-    /// Runs of compiled blocks (entered from the dispatcher or chained).
+    /// Runs of compiled regions (entered from the dispatcher or chained).
     pub hits: u64,
     /// Of those, entered by chaining.
     pub chained: u64,
+    /// Regions recompiled to take in more blocks.
+    pub recompiles: u64,
     /// Blocks left to the interpreter (cold, or not compilable).
     pub declined: u64,
     /// Compiled blocks dropped because guest code was written.
@@ -86,7 +93,8 @@ impl fmt::Display for JitStats {
         };
         writeln!(
             f,
-            "jit: {} blocks compiled ({} guest insns, {:.1}% inline), {} bytes of host code",
+            "jit: {} regions compiled ({} blocks, {} guest insns, {:.1}% inline), {} bytes of host code",
+            self.regions,
             self.blocks,
             self.guest_insns,
             if self.guest_insns > 0 {
@@ -104,32 +112,89 @@ impl fmt::Display for JitStats {
         )?;
         write!(
             f,
-            "jit: {} compiled-block runs ({} chained), {} interpreted, {} invalidated, {} flushes, {} failures",
-            self.hits, self.chained, self.declined, self.invalidations, self.flushes, self.failures
+            "jit: {} region runs ({} chained), {} blocks interpreted, {} invalidated, {} recompiled, {} flushes, {} failures",
+            self.hits,
+            self.chained,
+            self.declined,
+            self.invalidations,
+            self.recompiles,
+            self.flushes,
+            self.failures
         )
     }
 }
 
-type BlockFn = unsafe extern "C" fn(*mut Ctx, *mut CpuState) -> u64;
+type BlockFn = unsafe extern "C" fn(*mut Ctx, *mut CpuState, u32) -> u64;
+
+/// The machine facts a region was compiled under: the code there (and the
+/// blocks its branches reach) is only what it was compiled from while
+/// these hold.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Guard {
+    cs_base: u32,
+    cs_limit: u32,
+    code32: bool,
+    stack32: bool,
+    cpl: u8,
+    /// CR3 when paging is on, else `u64::MAX`.
+    cr3: u64,
+    a20: bool,
+}
+
+impl Guard {
+    fn of(x: &Exec<'_>) -> Guard {
+        let s = &*x.s;
+        Guard {
+            cs_base: s.seg[CS].base,
+            cs_limit: s.seg[CS].limit,
+            code32: s.code32(),
+            stack32: s.stack32(),
+            cpl: s.cpl,
+            cr3: if s.cr0 & cr0::PG != 0 {
+                s.cr3 as u64
+            } else {
+                u64::MAX
+            },
+            a20: x.mem.a20_enabled(),
+        }
+    }
+}
+
+/// A decode-cache block as the engine saw it (its own copy, so regions can
+/// be formed from it later).
+struct Info {
+    key: u64,
+    len: u32,
+    eip: u32,
+    insns: Box<[Decoded]>,
+}
 
 struct Compiled {
     f: BlockFn,
-    /// Decode-cache key (physical address | code size).
-    key: u64,
-    /// Bytes of guest code (for the CS limit check when chaining).
-    len: u32,
-    /// The stack size the code assumes (SS.B).
-    stack32: bool,
-    /// Own copy of the instructions for the `step` trampoline: chained
-    /// blocks are entered without the decode cache at hand.
-    insns: Box<[Decoded]>,
+    guard: Guard,
+    /// Decode-cache indices of the blocks in the region.
+    members: Vec<u32>,
+    /// Own copies of the instructions (the `step` trampoline points into them).
+    _insns: Vec<Box<[Decoded]>>,
+    /// Exits at an indirect branch whose target was not in the region.
+    ind_misses: u32,
+    /// Indirect targets learnt since the region was compiled.
+    ind_new: u32,
+    /// Exits to a block outside the region.
+    exits: u32,
 }
 
 #[derive(Default)]
 struct Slot {
     runs: u32,
     failed: bool,
-    code: Option<Box<Compiled>>,
+    info: Option<Box<Info>>,
+    /// The region to enter at this block: (region id, block position).
+    region: Option<(u32, u32)>,
+    /// Regions compiled holding this block (bounds recompiles).
+    compiles: u32,
+    /// Targets (EIPs) seen of the indirect branch ending this block.
+    ind_seen: Vec<u32>,
 }
 
 /// The JIT engine: pass it to `Cpu::run_with`.
@@ -141,10 +206,28 @@ pub struct Jit {
     code: CodeCache,
     /// By decode-cache index.
     slots: Vec<Slot>,
-    /// Compiled blocks by key, for chaining.
+    /// Blocks seen, by key.
     by_key: HashMap<u64, u32>,
+    /// Compiled regions by id (`None`: dropped).
+    regions: Vec<Option<Box<Compiled>>>,
+    /// Regions each block belongs to (ids; may be stale).
+    member_of: HashMap<u32, Vec<u32>>,
     stats: JitStats,
     ctx: Box<Ctx>,
+    /// `CRANE86_JIT_EXITS`: region exits by (entry EIP, exit EIP, status).
+    debug: Option<HashMap<(u32, u32, u64), u64>>,
+}
+
+impl Drop for Jit {
+    fn drop(&mut self) {
+        if let Some(d) = &self.debug {
+            let mut v: Vec<_> = d.iter().collect();
+            v.sort_by_key(|e| std::cmp::Reverse(*e.1));
+            for ((e, x, st), n) in v.into_iter().take(25) {
+                eprintln!("jit exit: region {e:08x} -> {x:08x} status {st}: {n}");
+            }
+        }
+    }
 }
 
 // SAFETY: the raw pointers in `Ctx` are only set for the duration of a
@@ -152,6 +235,13 @@ pub struct Jit {
 // calls nothing refers to another thread's data, so the engine can move
 // to the vCPU thread that will use it.
 unsafe impl Send for Jit {}
+
+/// Most guest instructions in one region.
+const REGION_INSNS: usize = 1500;
+/// Recompiles of one region entry (to take in more blocks).
+const MAX_COMPILES: u32 = 8;
+/// Indirect-branch targets remembered per region.
+const MAX_IND: usize = 24;
 
 impl Jit {
     pub fn new() -> Result<Self, JitError> {
@@ -164,7 +254,11 @@ impl Jit {
             b.set(k, v)
                 .map_err(|e| JitError::Settings(format!("{k}={v}: {e}")))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        set(
+            &mut flags,
+            "opt_level",
+            &std::env::var("CL_OPT").unwrap_or("none".into()),
+        )?;
         set(
             &mut flags,
             "enable_verifier",
@@ -175,6 +269,9 @@ impl Jit {
             },
         )?;
         set(&mut flags, "unwind_info", "false")?;
+        if let Ok(ra) = std::env::var("CL_RA") {
+            set(&mut flags, "regalloc_algorithm", &ra)?;
+        }
         let isa = cranelift_native::builder()
             .map_err(|e| JitError::HostIsa(e.to_string()))?
             .finish(settings::Flags::new(flags))
@@ -188,8 +285,11 @@ impl Jit {
             code,
             slots: Vec::new(),
             by_key: HashMap::default(),
+            regions: Vec::new(),
+            member_of: HashMap::default(),
             stats: JitStats::default(),
             ctx: Box::new(Ctx::new()),
+            debug: std::env::var_os("CRANE86_JIT_EXITS").map(|_| HashMap::default()),
         })
     }
 
@@ -202,30 +302,163 @@ impl Jit {
         self.stats.clone()
     }
 
-    /// Drops every compiled block (the counters of the decode-cache slots
-    /// are kept, so hot blocks are compiled again soon).
+    /// Drops every compiled region (the counters and block copies are kept,
+    /// so hot code is compiled again soon).
     fn drop_code(&mut self) {
         for s in &mut self.slots {
-            s.code = None;
+            s.region = None;
         }
-        self.by_key.clear();
+        self.regions.clear();
+        self.member_of.clear();
         self.code.reset();
         self.stats.flushes += 1;
     }
 
-    fn compile(&mut self, x: &Exec<'_>, idx: u32, block: &Block) -> Result<(), JitError> {
+    /// Drops region `id`: its blocks are entered through it no more.
+    fn drop_region(&mut self, id: u32) {
+        if let Some(c) = self.regions.get_mut(id as usize).and_then(|r| r.take()) {
+            for m in c.members {
+                let s = &mut self.slots[m as usize];
+                if s.region.is_some_and(|(r, _)| r == id) {
+                    s.region = None;
+                }
+            }
+        }
+    }
+
+    /// The block at `eip` as the engine has seen it (and its index), when
+    /// its code is where the current translation says.
+    fn block_at(&self, x: &mut Exec<'_>, g: &Guard, eip: u32) -> Option<u32> {
+        if eip > g.cs_limit {
+            return None;
+        }
+        let lin = g.cs_base.wrapping_add(eip);
+        let phys = if g.cr3 != u64::MAX {
+            x.tlb.fetch(lin, g.cpl == 3)?
+        } else {
+            lin as u64
+        };
+        let key = decode_cache::key(x.mem.a20(phys), g.code32);
+        let idx = *self.by_key.get(&key)?;
+        let info = self.slots[idx as usize].info.as_ref()?;
+        let end = eip.checked_add(info.len)?;
+        if info.eip != eip || end - 1 > g.cs_limit || (!g.code32 && end > 0x10000) {
+            return None;
+        }
+        Some(idx)
+    }
+
+    /// Forms the region entered at block `idx` and compiles it.
+    fn compile(&mut self, x: &mut Exec<'_>, idx: u32) -> Result<(), JitError> {
         let t0 = Instant::now();
-        let code32 = x.s.code32();
-        let stack32 = x.s.stack32();
+        let g = Guard::of(x);
+        let min_runs = if self.cfg.threshold <= 2 {
+            1
+        } else {
+            (self.cfg.threshold / 2).max(2)
+        };
+        let mut members = vec![idx];
+        let mut pos: HashMap<u32, usize> = HashMap::default();
+        pos.insert(idx, 0);
+        let mut ind_eips: Vec<u32> = Vec::new();
+        let mut insns = 0usize;
+        let mut k = 0;
+        while k < members.len() {
+            let info = self.slots[members[k] as usize]
+                .info
+                .as_ref()
+                .expect("members are seen");
+            insns += info.insns.len();
+            let last = &info.insns[info.insns.len() - 1].i;
+            let wrap = |v: u64| {
+                if g.code32 {
+                    v as u32
+                } else {
+                    v as u32 & 0xFFFF
+                }
+            };
+            let next = wrap(last.next_ip());
+            let target = wrap(last.near_branch_target());
+            use iced_x86::FlowControl as F;
+            let direct = matches!(
+                last.op0_kind(),
+                iced_x86::OpKind::NearBranch16 | iced_x86::OpKind::NearBranch32
+            );
+            let succ: Vec<u32> = match last.flow_control() {
+                F::Next => vec![next],
+                F::UnconditionalBranch if direct => vec![target],
+                F::ConditionalBranch if direct => vec![target, next],
+                F::Call if direct => {
+                    ind_eips.push(next);
+                    vec![target, next]
+                }
+                F::IndirectCall => {
+                    ind_eips.push(next);
+                    ind_eips.extend(&self.slots[members[k] as usize].ind_seen);
+                    vec![next]
+                }
+                F::IndirectBranch | F::Return => {
+                    ind_eips.extend(&self.slots[members[k] as usize].ind_seen);
+                    vec![]
+                }
+                _ => vec![],
+            };
+            let succ: Vec<u32> = succ
+                .into_iter()
+                .chain(if k + 1 == members.len() {
+                    ind_eips.clone()
+                } else {
+                    Vec::new()
+                })
+                .collect();
+            for e in succ {
+                if members.len() >= self.cfg.region_blocks || insns >= REGION_INSNS {
+                    break;
+                }
+                let Some(j) = self.block_at(x, &g, e) else {
+                    continue;
+                };
+                let s = &self.slots[j as usize];
+                if pos.contains_key(&j) || s.runs < min_runs {
+                    continue;
+                }
+                pos.insert(j, members.len());
+                members.push(j);
+            }
+            k += 1;
+        }
+        let mut ind: Vec<usize> = Vec::new();
+        for e in &ind_eips {
+            if let Some(j) = self.block_at(x, &g, *e) {
+                if let Some(&p) = pos.get(&j) {
+                    if !ind.contains(&p) {
+                        ind.push(p);
+                    }
+                }
+            }
+        }
+        let copies: Vec<Box<[Decoded]>> = members
+            .iter()
+            .map(|&m| self.slots[m as usize].info.as_ref().unwrap().insns.clone())
+            .collect();
+        let region = Region {
+            blocks: members
+                .iter()
+                .zip(&copies)
+                .map(|(&m, c)| RBlock {
+                    eip: self.slots[m as usize].info.as_ref().unwrap().eip,
+                    insns: c,
+                })
+                .collect(),
+            code32: g.code32,
+            stack32: g.stack32,
+            cs_limit: g.cs_limit,
+            paging: g.cr3 != u64::MAX,
+            a20: g.a20,
+            ind,
+        };
         self.cl.clear();
-        let tr: Translated = translate(
-            &mut self.cl.func,
-            &mut self.fctx,
-            &*self.isa,
-            &block.insns,
-            code32,
-            stack32,
-        );
+        let tr: Translated = translate(&mut self.cl.func, &mut self.fctx, &*self.isa, &region);
         let compiled = self
             .cl
             .compile(&*self.isa, &mut ControlPlane::default())
@@ -244,45 +477,52 @@ impl Jit {
                 self.drop_code();
                 self.code
                     .install(&bytes)?
-                    .ok_or_else(|| JitError::Memory("block larger than the code cache".into()))?
+                    .ok_or_else(|| JitError::Memory("region larger than the code cache".into()))?
             }
         };
         // SAFETY: `ptr` is the entry of a function Cranelift compiled with
         // this signature and the host's default calling convention.
         let f: BlockFn = unsafe { std::mem::transmute::<*const u8, BlockFn>(ptr) };
-        let key = decode_cache::key(block.start, code32);
-        self.slots[idx as usize].code = Some(Box::new(Compiled {
-            f,
-            key,
-            len: block.len,
-            stack32,
-            insns: block.insns.clone().into_boxed_slice(),
-        }));
-        self.by_key.insert(key, idx);
-        self.stats.blocks += 1;
-        self.stats.guest_insns += block.insns.len() as u64;
+        let n_insns: usize = copies.iter().map(|c| c.len()).sum();
+        let id = self.regions.len() as u32;
+        for (p, &m) in members.iter().enumerate() {
+            self.member_of.entry(m).or_default().push(id);
+            let s = &mut self.slots[m as usize];
+            s.region = Some((id, p as u32));
+            s.compiles += 1;
+        }
+        self.stats.regions += 1;
+        self.stats.blocks += members.len() as u64;
+        self.stats.guest_insns += n_insns as u64;
         self.stats.inlined += tr.inlined as u64;
         self.stats.code_bytes += len as u64;
+        self.regions.push(Some(Box::new(Compiled {
+            f,
+            guard: g,
+            members,
+            _insns: copies,
+            ind_misses: 0,
+            ind_new: 0,
+            exits: 0,
+        })));
         self.stats.compile_time += t0.elapsed();
         Ok(())
     }
 
-    /// Runs compiled block `idx`: returns its exit code.
-    fn enter(&mut self, x: &mut Exec<'_>, idx: u32) -> u64 {
-        let c = self.slots[idx as usize]
-            .code
+    /// Runs region `id` from its block `pos`: returns its exit code.
+    fn enter(&mut self, x: &mut Exec<'_>, (id, pos): (u32, u32)) -> u64 {
+        let c = self.regions[id as usize]
             .as_ref()
-            .expect("entered blocks are compiled");
+            .expect("entered regions are compiled");
         let ctx = &mut *self.ctx;
-        ctx.insns = c.insns.as_ptr();
-        ctx.lf_kind = 0;
+        ctx.lf_ks = 0;
         let f = c.f;
         let st: *mut CpuState = &mut *x.s;
         ctx.exec = x as *mut Exec<'_> as *mut c_void;
         // SAFETY: generated code only touches the state through `st`, the
         // context, and guest RAM within its bounds; helpers reach the rest
         // through `ctx.exec`, which stays valid for the call.
-        let code = unsafe { f(ctx, st) };
+        let code = unsafe { f(ctx, st, pos) };
         ctx.exec = std::ptr::null_mut();
         // SAFETY: the call has returned; `st` is `x.s`.
         ctx.settle_flags(unsafe { &mut (*st).eflags });
@@ -292,9 +532,9 @@ impl Jit {
         code
     }
 
-    /// The compiled block the dispatcher would run next, when the engine
+    /// The compiled region the dispatcher would run next, when the engine
     /// may go on to it directly.
-    fn successor(&mut self, x: &mut Exec<'_>) -> Option<u32> {
+    fn successor(&mut self, x: &mut Exec<'_>) -> Option<(u32, u32)> {
         let s = &*x.s;
         if s.eflags & flags::TF != 0 || s.int_shadow || x.end_block || x.mem.code_written() {
             return None;
@@ -305,26 +545,72 @@ impl Jit {
         if x.io.stop_requested() {
             return None;
         }
-        let s = &*x.s;
-        let eip = s.eip;
-        let cs = s.seg[CS];
-        if eip > cs.limit {
-            return None;
-        }
-        let lin = cs.base.wrapping_add(eip);
-        let phys = if s.cr0 & crane86_cpu::state::cr0::PG != 0 {
-            x.tlb.fetch(lin, s.cpl == 3)?
-        } else {
-            lin as u64
+        let g = Guard::of(x);
+        let idx = self.block_at(x, &g, x.s.eip)?;
+        let r = self.slots[idx as usize].region?;
+        let c = self.regions[r.0 as usize].as_ref()?;
+        (c.guard == g).then_some(r)
+    }
+
+    /// Notes an exit of region `id` (at an indirect branch of its block
+    /// `pos` when `ind`); drops it for a recompile when it keeps leaving
+    /// (new hot blocks, new indirect targets).
+    fn note_exit(&mut self, id: u32, ind: Option<usize>, target: u32) {
+        let Some(c) = self.regions[id as usize].as_mut() else {
+            return;
         };
-        let key = decode_cache::key(x.mem.a20(phys), s.code32());
-        let idx = *self.by_key.get(&key)?;
-        let c = self.slots[idx as usize].code.as_ref()?;
-        let end = eip.checked_add(c.len)?;
-        if end - 1 > cs.limit || (!s.code32() && end > 0x10000) || c.stack32 != s.stack32() {
-            return None;
+        let again = match ind {
+            Some(pos) => {
+                c.ind_misses += 1;
+                let src = c.members.get(pos).copied();
+                let misses = c.ind_misses;
+                let mut new = c.ind_new;
+                if let Some(src) = src {
+                    let seen = &mut self.slots[src as usize].ind_seen;
+                    if !seen.contains(&target) && seen.len() < MAX_IND {
+                        seen.push(target);
+                        new += 1;
+                    }
+                }
+                let c = self.regions[id as usize].as_mut().unwrap();
+                c.ind_new = new;
+                new > 0 && misses.is_multiple_of(64)
+            }
+            None => {
+                c.exits += 1;
+                c.exits == 4096
+            }
+        };
+        if again {
+            let c = self.regions[id as usize].as_ref().unwrap();
+            if c.members
+                .iter()
+                .all(|&m| self.slots[m as usize].compiles < MAX_COMPILES)
+            {
+                self.drop_region(id);
+                self.stats.recompiles += 1;
+            }
         }
-        Some(idx)
+    }
+
+    fn reset_slot(&mut self, idx: u32) {
+        let i = idx as usize;
+        if let Some(info) = self.slots[i].info.take() {
+            if self.by_key.get(&info.key) == Some(&idx) {
+                self.by_key.remove(&info.key);
+            }
+        }
+        if let Some(list) = self.member_of.remove(&idx) {
+            for id in list {
+                let has = self.regions[id as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.members.contains(&idx));
+                if has {
+                    self.drop_region(id);
+                }
+            }
+        }
+        self.slots[i] = Slot::default();
     }
 }
 
@@ -334,57 +620,54 @@ impl BlockEngine for Jit {
         if i >= self.slots.len() {
             self.slots.resize_with(i + 1, Slot::default);
         }
-        let slot = &mut self.slots[i];
+        let key = decode_cache::key(block.start, x.s.code32());
         // A slot reused for another block without a flush notice (the
         // decode cache cleared by a CPU reset): start over.
-        if let Some(c) = &slot.code {
-            if c.key != decode_cache::key(block.start, x.s.code32())
-                || c.len != block.len
-                || c.insns.len() != block.insns.len()
+        let stale = match &self.slots[i].info {
+            Some(info) => {
+                info.key != key
+                    || info.len != block.len
+                    || info.insns.len() != block.insns.len()
+                    || info.eip != x.s.eip
+            }
+            None => true,
+        };
+        if stale {
+            self.reset_slot(idx);
+            self.slots[i].info = Some(Box::new(Info {
+                key,
+                len: block.len,
+                eip: x.s.eip,
+                insns: block.insns.clone().into_boxed_slice(),
+            }));
+            self.by_key.insert(key, idx);
+        }
+        let g = Guard::of(x);
+        self.slots[i].runs = self.slots[i].runs.saturating_add(1);
+        if let Some((id, _)) = self.slots[i].region {
+            if self.regions[id as usize]
+                .as_ref()
+                .is_none_or(|c| c.guard != g)
             {
-                if self.by_key.get(&c.key) == Some(&idx) {
-                    self.by_key.remove(&c.key);
-                }
-                *slot = Slot::default();
+                self.drop_region(id);
+                self.slots[i].region = None;
             }
         }
         let slot = &mut self.slots[i];
-        match &slot.code {
-            Some(c) if c.stack32 != x.s.stack32() => {
-                // Compiled for the other stack size: recompile for this one.
-                if let Some(c) = slot.code.take() {
-                    if self.by_key.get(&c.key) == Some(&idx) {
-                        self.by_key.remove(&c.key);
-                    }
-                }
-                if let Err(_e) = self.compile(x, idx, block) {
-                    self.slots[i].failed = true;
-                    self.stats.failures += 1;
-                    self.stats.declined += 1;
-                    return BlockRun::Declined;
-                }
+        if slot.region.is_none() {
+            if slot.failed || slot.runs < self.cfg.threshold {
+                self.stats.declined += 1;
+                return BlockRun::Declined;
             }
-            Some(_) => {}
-            None => {
-                if slot.failed {
-                    self.stats.declined += 1;
-                    return BlockRun::Declined;
-                }
-                slot.runs += 1;
-                if slot.runs < self.cfg.threshold {
-                    self.stats.declined += 1;
-                    return BlockRun::Declined;
-                }
-                if self.compile(x, idx, block).is_err() {
-                    self.slots[i].failed = true;
-                    self.stats.failures += 1;
-                    self.stats.declined += 1;
-                    return BlockRun::Declined;
-                }
+            if let Err(_e) = self.compile(x, idx) {
+                self.slots[i].failed = true;
+                self.stats.failures += 1;
+                self.stats.declined += 1;
+                return BlockRun::Declined;
             }
         }
         // Machine facts generated code reads; helpers that could change
-        // them (A20 through port I/O) end the chain.
+        // them (A20 through port I/O, CR0, CS) end the region.
         let ctx = &mut *self.ctx;
         ctx.ram = x.mem.ram().as_ptr();
         ctx.ram_size = x.mem.ram_size();
@@ -394,25 +677,36 @@ impl BlockEngine for Jit {
             !(1u64 << 20)
         };
         ctx.tlb = x.tlb.sets.as_ptr() as *const u8;
+        ctx.code_pages = x.mem.code_page_flags();
         let mut total = 0u64;
-        // TSC already advanced for chained blocks, taken back at the end
+        // TSC already advanced for chained regions, taken back at the end
         // (the dispatcher adds the whole count).
         let mut advanced = 0u64;
-        let mut cur = idx;
+        let mut cur = self.slots[i].region.expect("compiled above");
+        let limit = self.cfg.chain_limit.max(1) as u64;
         let result = loop {
             self.stats.hits += 1;
+            self.ctx.budget = (limit - total.min(limit)).max(1) as u32;
             let code = self.enter(x, cur);
             let retired = code & 0xFFFF_FFFF;
             total += retired;
-            match code >> 32 {
-                ST_NORMAL => {}
+            if let Some(d) = self.debug.as_mut() {
+                let c = self.regions[cur.0 as usize].as_ref().unwrap();
+                let m = c.members[cur.1 as usize];
+                let e = self.slots[m as usize].info.as_ref().map_or(0, |i| i.eip);
+                *d.entry((e, x.s.eip, (code >> 32) & 0xFF)).or_insert(0) += 1;
+            }
+            match (code >> 32) & 0xFF {
+                ST_NORMAL => self.note_exit(cur.0, None, 0),
+                ST_IND => self.note_exit(cur.0, Some((code >> 40) as usize), x.s.eip),
                 ST_FAULT | ST_PANIC => {
                     break Err(self.ctx.exc.take().unwrap_or(Exception::Unimplemented))
                 }
                 ST_GP0 => break Err(Exception::gp0()),
+                ST_DE => break Err(Exception::de()),
                 _ => break Ok(()),
             }
-            if total >= self.cfg.chain_limit as u64 {
+            if total >= limit {
                 break Ok(());
             }
             match self.successor(x) {
@@ -433,21 +727,19 @@ impl BlockEngine for Jit {
     }
 
     fn invalidate(&mut self, idx: u32) {
-        if let Some(s) = self.slots.get_mut(idx as usize) {
-            if let Some(c) = s.code.take() {
-                if self.by_key.get(&c.key) == Some(&idx) {
-                    self.by_key.remove(&c.key);
-                }
+        if (idx as usize) < self.slots.len() {
+            if self.member_of.contains_key(&idx) {
                 self.stats.invalidations += 1;
             }
-            s.runs = 0;
-            s.failed = false;
+            self.reset_slot(idx);
         }
     }
 
     fn flush(&mut self) {
         self.slots.clear();
         self.by_key.clear();
+        self.regions.clear();
+        self.member_of.clear();
         self.code.reset();
         self.stats.flushes += 1;
     }

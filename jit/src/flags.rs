@@ -9,14 +9,15 @@
 //! context and Rust rebuilds EFLAGS with the interpreter's own flag
 //! functions ([`runtime::materialize`](crate::runtime::materialize)).
 
-use crate::runtime::{Ctx, LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SAR, LF_SHL, LF_SHR, LF_SUB};
-use crate::translate::{mask, trusted, Tr};
+use crate::runtime::{
+    self, LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_MUL, LF_SAR, LF_SHL, LF_SHR, LF_SUB,
+};
+use crate::translate::{mask, Tr};
 use crane86_cpu::alu::{AluOp, ShiftOp};
-use crane86_cpu::state::{flags, CpuState};
+use crane86_cpu::state::flags;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I8};
+use cranelift_codegen::ir::types::{I64, I8};
 use cranelift_codegen::ir::{InstBuilder, Value};
-use std::mem::offset_of;
 
 /// How the status flags follow from the last flag-setting instruction.
 #[derive(Clone, Copy)]
@@ -37,42 +38,87 @@ pub struct Recipe {
     pub count: u32,
 }
 
+/// Where the status flags are at a point of the generated code.
+#[derive(Clone, Copy)]
+pub enum Lazy {
+    /// The `ef` variable holds EFLAGS.
+    None,
+    /// A recipe known at translation time is pending over `ef`.
+    Static(Recipe),
+    /// A recipe passed across a block edge in the `dk`/`da`/`db`/`dc`
+    /// variables (kind 0: none) is pending over `ef`; with `cf`, the `dcf`
+    /// variable holds CF (0 or 1).
+    Dyn { cf: bool },
+}
+
+/// CF, PF, AF, ZF, SF, OF as a mask in EFLAGS bit positions.
+pub const STATUS: u32 = flags::STATUS;
+
+/// Flags condition code `cc` reads.
+pub fn cc_reads(cc: u8) -> u32 {
+    use flags::*;
+    match cc >> 1 {
+        0 => OF,
+        1 => CF,
+        2 => ZF,
+        3 => CF | ZF,
+        4 => SF,
+        5 => PF,
+        6 => SF | OF,
+        _ => SF | OF | ZF,
+    }
+}
+
 impl Tr<'_, '_> {
-    /// Hands the recipe to Rust through the context (before an exit or a
-    /// helper call).
-    pub fn store_recipe(&mut self, r: &Recipe) {
-        let kind = self.c32(r.kind);
-        let size = self.c32(r.size as u32);
-        let ctx = self.ctx;
-        let f = trusted();
-        self.b
-            .ins()
-            .store(f, kind, ctx, offset_of!(Ctx, lf_kind) as i32);
-        self.b
-            .ins()
-            .store(f, size, ctx, offset_of!(Ctx, lf_size) as i32);
-        self.b
-            .ins()
-            .store(f, r.a, ctx, offset_of!(Ctx, lf_a) as i32);
-        self.b
-            .ins()
-            .store(f, r.b, ctx, offset_of!(Ctx, lf_b) as i32);
-        self.b
-            .ins()
-            .store(f, r.c, ctx, offset_of!(Ctx, lf_c) as i32);
+    /// The pending flags as (kind | size << 8, a, b, c) values, for an exit
+    /// or a helper call (kind 0: EFLAGS is current).
+    pub fn lazy_parts(&mut self) -> [Value; 4] {
+        match self.lazy {
+            Lazy::None => {
+                let z = self.c32(0);
+                [z, z, z, z]
+            }
+            Lazy::Static(r) => {
+                let ks = self.c32(r.kind | (r.size as u32) << 8);
+                [ks, r.a, r.b, r.c]
+            }
+            Lazy::Dyn { .. } => [
+                self.b.use_var(self.dk),
+                self.b.use_var(self.da),
+                self.b.use_var(self.db),
+                self.b.use_var(self.dc),
+            ],
+        }
     }
 
-    /// EFLAGS from the state (valid while no recipe is pending).
-    fn eflags(&mut self) -> Value {
-        if let Some(v) = self.eflags_cache {
-            return v;
+    /// Computes EFLAGS from pending lazy flags into `ef`.
+    pub fn materialize(&mut self) {
+        if matches!(self.lazy, Lazy::None) {
+            return;
         }
-        let v = self
-            .b
-            .ins()
-            .load(I32, trusted(), self.st, offset_of!(CpuState, eflags) as i32);
-        self.eflags_cache = Some(v);
-        v
+        let [ks, a, b, c] = self.lazy_parts();
+        let ef = self.b.use_var(self.ef);
+        let f = runtime::h_flags as *const () as usize;
+        let r = self.call(self.sigs.flags, f, &[ks, a, b, c, ef]);
+        self.b.def_var(self.ef, r);
+        self.lazy = Lazy::None;
+    }
+
+    /// The static recipe, if one is pending (a dynamic one is materialised).
+    fn recipe(&mut self) -> Option<Recipe> {
+        match self.lazy {
+            Lazy::Static(r) => Some(r),
+            Lazy::None => None,
+            Lazy::Dyn { .. } => {
+                self.materialize();
+                None
+            }
+        }
+    }
+
+    /// EFLAGS (valid while no recipe is pending).
+    fn eflags(&mut self) -> Value {
+        self.b.use_var(self.ef)
     }
 
     fn state_bit(&mut self, bit: u32) -> Value {
@@ -182,12 +228,14 @@ impl Tr<'_, '_> {
     /// CF as an i32 0 or 1.
     pub fn cf32(&mut self) -> Value {
         match self.lazy {
-            Some(r) if matches!(r.kind, LF_INC | LF_DEC) => r.c,
-            Some(_) => {
+            Lazy::Static(r) if matches!(r.kind, LF_INC | LF_DEC) => r.c,
+            Lazy::Static(_) => {
                 let c = self.cf();
                 self.bool32(c)
             }
-            None => {
+            Lazy::Dyn { cf: true } => self.b.use_var(self.dcf),
+            _ => {
+                self.materialize();
                 let e = self.eflags();
                 self.b.ins().band_imm_u(e, flags::CF as i64)
             }
@@ -199,7 +247,7 @@ impl Tr<'_, '_> {
     }
 
     fn cf(&mut self) -> Value {
-        let Some(r) = self.lazy else {
+        let Some(r) = self.recipe() else {
             return self.state_bit(flags::CF);
         };
         let bits = 8 * r.size as u32;
@@ -235,7 +283,7 @@ impl Tr<'_, '_> {
                     self.b.ins().icmp(IntCC::UnsignedLessThan, a, bc)
                 }
             }
-            LF_INC | LF_DEC => self.b.ins().icmp_imm_u(IntCC::NotEqual, r.c, 0),
+            LF_INC | LF_DEC | LF_MUL => self.b.ins().icmp_imm_u(IntCC::NotEqual, r.c, 0),
             LF_SHL => {
                 if r.count <= bits {
                     let s = self.b.ins().ushr_imm_u(r.a, (bits - r.count) as i64);
@@ -261,14 +309,14 @@ impl Tr<'_, '_> {
     }
 
     fn zf(&mut self) -> Value {
-        match self.lazy {
+        match self.recipe() {
             Some(r) => self.b.ins().icmp_imm_u(IntCC::Equal, r.r, 0),
             None => self.state_bit(flags::ZF),
         }
     }
 
     fn sf(&mut self) -> Value {
-        match self.lazy {
+        match self.recipe() {
             Some(r) => {
                 let sb = 1i64 << (8 * r.size as u32 - 1);
                 let s = self.b.ins().band_imm_u(r.r, sb);
@@ -279,7 +327,7 @@ impl Tr<'_, '_> {
     }
 
     fn pf(&mut self) -> Value {
-        match self.lazy {
+        match self.recipe() {
             Some(r) => {
                 let lo = self.b.ins().band_imm_u(r.r, 0xFF);
                 let n = self.b.ins().popcnt(lo);
@@ -291,7 +339,7 @@ impl Tr<'_, '_> {
     }
 
     fn of(&mut self) -> Value {
-        let Some(r) = self.lazy else {
+        let Some(r) = self.recipe() else {
             return self.state_bit(flags::OF);
         };
         let sb = 1i64 << (8 * r.size as u32 - 1);
@@ -315,6 +363,7 @@ impl Tr<'_, '_> {
                 let s = self.sf();
                 self.b.ins().bxor(cf, s)
             }
+            LF_MUL => self.b.ins().icmp_imm_u(IntCC::NotEqual, r.c, 0),
             LF_SHR if r.count == 1 => {
                 let t = self.b.ins().band_imm_u(r.a, sb);
                 self.b.ins().icmp_imm_u(IntCC::NotEqual, t, 0)
@@ -334,7 +383,7 @@ impl Tr<'_, '_> {
     }
 
     fn cond_pos(&mut self, pair: u8) -> Value {
-        if let Some(r) = self.lazy {
+        if let Some(r) = self.recipe() {
             if r.kind == LF_SUB && r.c_zero {
                 // CMP a, b / SUB: one compare of the operands.
                 let cc = match pair {

@@ -7,15 +7,18 @@
 //! Anything else calls [`h_read`](crate::runtime::h_read), i.e. the
 //! interpreter's `Exec::read_mem`, which raises the same exceptions.
 //!
-//! Stores always call [`h_write`](crate::runtime::h_write) (`write_mem`), so
-//! the physical memory keeps noticing writes to pages holding code.
+//! Stores have the same fast path (with the TLB's write tag), taken only
+//! when the physical page holds no decoded code (`PhysMem`'s code-page
+//! flag is 0); every other store calls [`h_write`](crate::runtime::h_write)
+//! (`write_mem`), so the physical memory keeps noticing writes to pages
+//! holding code.
 
-use crate::runtime::{self, Ctx, ST_FAULT};
+use crate::runtime::{self, Ctx};
 use crate::translate::{seg_off, trusted, Env, SegInfo, Tr};
-use crane86_cpu::state::{ar, cr0, CpuState, SegReg};
+use crane86_cpu::state::{ar, CpuState, SegReg};
 use crane86_cpu::tlb::{TlbEntry, ENTRIES};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{BlockArg, Endianness, InstBuilder, MemFlagsData, Value};
 use std::mem::{offset_of, size_of};
 
@@ -59,17 +62,11 @@ impl Tr<'_, '_> {
         info
     }
 
-    fn env(&mut self) -> Env {
+    pub fn env(&mut self) -> Env {
         if let Some(e) = self.env_cache {
             return e;
         }
         let f = trusted();
-        let c0 = self
-            .b
-            .ins()
-            .load(I32, f, self.st, offset_of!(CpuState, cr0) as i32);
-        let pg = self.b.ins().band_imm_u(c0, cr0::PG as i32 as i64);
-        let paging = self.b.ins().icmp_imm_u(IntCC::NotEqual, pg, 0);
         let ram = self
             .b
             .ins()
@@ -80,10 +77,6 @@ impl Tr<'_, '_> {
             .load(I64, f, self.ctx, offset_of!(Ctx, ram_size) as i32);
         let hole = self.c64(HOLE_START as u64);
         let lo_end = self.b.ins().umin(ram_size, hole);
-        let a20 = self
-            .b
-            .ins()
-            .load(I64, f, self.ctx, offset_of!(Ctx, a20_mask) as i32);
         let tlb = self
             .b
             .ins()
@@ -99,21 +92,23 @@ impl Tr<'_, '_> {
             .ins()
             .imul_imm_u(user, (ENTRIES * size_of::<TlbEntry>()) as i64);
         let tlb_set = self.b.ins().iadd(tlb, set);
+        let code_pages =
+            self.b
+                .ins()
+                .load(self.ptr, f, self.ctx, offset_of!(Ctx, code_pages) as i32);
         let e = Env {
-            paging,
+            code_pages,
             ram,
             lo_end,
             ram_size,
-            a20,
             tlb_set,
         };
         self.env_cache = Some(e);
         e
     }
 
-    /// Reads `size` bytes at `seg:off`; an exception leaves the block with
-    /// the state before the current instruction.
-    pub fn load(&mut self, seg: usize, off: Value, size: u8) -> Value {
+    /// The inline fast-path test of an access: (ok, physical address).
+    fn fast_check(&mut self, seg: usize, off: Value, size: u8, write: bool) -> (Value, Value) {
         let si = self.seg_info(seg);
         let env = self.env();
         // Segment: plain data segment, last byte within the limit.
@@ -126,34 +121,45 @@ impl Tr<'_, '_> {
         let seg_ok = self.b.ins().band(si.plain, in_limit);
         let lin = self.b.ins().iadd(si.base, off);
         let lin64 = self.b.ins().uextend(I64, lin);
-        // Paging: a TLB hit for reads, within one page.
-        let slot = self.b.ins().ushr_imm_u(lin, 12);
-        let slot = self.b.ins().band_imm_u(slot, (ENTRIES - 1) as i64);
-        let slot = self.b.ins().uextend(self.ptr, slot);
-        let slot = self.b.ins().imul_imm_u(slot, size_of::<TlbEntry>() as i64);
-        let ent = self.b.ins().iadd(env.tlb_set, slot);
-        let tag = self
-            .b
-            .ins()
-            .load(I32, trusted(), ent, offset_of!(TlbEntry, read) as i32);
-        let addend = self
-            .b
-            .ins()
-            .load(I64, trusted(), ent, offset_of!(TlbEntry, addend) as i32);
-        let page = self.b.ins().band_imm_u(lin, !0xFFFi64);
-        let tag_ok = self.b.ins().icmp(IntCC::Equal, tag, page);
-        let in_page = self.b.ins().band_imm_u(lin, 0xFFF);
-        let in_page = self.b.ins().icmp_imm_u(
-            IntCC::UnsignedLessThanOrEqual,
-            in_page,
-            0x1000 - size as i64,
-        );
-        let hit = self.b.ins().band(tag_ok, in_page);
-        let not_paging = self.b.ins().bxor_imm_u(env.paging, 1);
-        let tr_ok = self.b.ins().bor(not_paging, hit);
-        let paged = self.b.ins().iadd(lin64, addend);
-        let phys = self.b.ins().select(env.paging, paged, lin64);
-        let phys = self.b.ins().band(phys, env.a20);
+        // Paging (known for the region): a TLB hit for this kind of
+        // access, within one page; physical = linear + addend, mod 2^32.
+        let (tr_ok, phys) = if self.paging {
+            let slot = self.b.ins().ushr_imm_u(lin, 12);
+            let slot = self.b.ins().band_imm_u(slot, (ENTRIES - 1) as i64);
+            let slot = self.b.ins().uextend(self.ptr, slot);
+            let slot = self.b.ins().imul_imm_u(slot, size_of::<TlbEntry>() as i64);
+            let ent = self.b.ins().iadd(env.tlb_set, slot);
+            let tag_off = if write {
+                offset_of!(TlbEntry, write)
+            } else {
+                offset_of!(TlbEntry, read)
+            };
+            let tag = self.b.ins().load(I32, trusted(), ent, tag_off as i32);
+            let addend =
+                self.b
+                    .ins()
+                    .load(I32, trusted(), ent, offset_of!(TlbEntry, addend) as i32);
+            let page = self.b.ins().band_imm_u(lin, !0xFFFi64);
+            let tag_ok = self.b.ins().icmp(IntCC::Equal, tag, page);
+            let in_page = self.b.ins().band_imm_u(lin, 0xFFF);
+            let in_page = self.b.ins().icmp_imm_u(
+                IntCC::UnsignedLessThanOrEqual,
+                in_page,
+                0x1000 - size as i64,
+            );
+            let p = self.b.ins().iadd(lin, addend);
+            (
+                Some(self.b.ins().band(tag_ok, in_page)),
+                self.b.ins().uextend(I64, p),
+            )
+        } else {
+            (None, lin64)
+        };
+        let phys = if self.a20 {
+            phys
+        } else {
+            self.b.ins().band_imm_u(phys, !(1i64 << 20))
+        };
         // Plain RAM, outside the legacy hole.
         let end = self.b.ins().iadd_imm_s(phys, size as i64);
         let low = self
@@ -170,9 +176,28 @@ impl Tr<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, end, env.ram_size);
         let high = self.b.ins().band(above, fits);
         let ram_ok = self.b.ins().bor(low, high);
-        let ok = self.b.ins().band(seg_ok, tr_ok);
+        let ok = match tr_ok {
+            Some(t) => self.b.ins().band(seg_ok, t),
+            None => seg_ok,
+        };
         let ok = self.b.ins().band(ok, ram_ok);
+        (ok, phys)
+    }
 
+    fn host_addr(&mut self, phys: Value) -> Value {
+        let env = self.env();
+        let host = if self.ptr == I64 {
+            phys
+        } else {
+            self.b.ins().ireduce(self.ptr, phys)
+        };
+        self.b.ins().iadd(env.ram, host)
+    }
+
+    /// Reads `size` bytes at `seg:off`; an exception leaves the block with
+    /// the state before the current instruction.
+    pub fn load(&mut self, seg: usize, off: Value, size: u8) -> Value {
+        let (ok, phys) = self.fast_check(seg, off, size, false);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let merge = self.b.create_block();
@@ -182,12 +207,7 @@ impl Tr<'_, '_> {
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        let host = if self.ptr == I64 {
-            phys
-        } else {
-            self.b.ins().ireduce(self.ptr, phys)
-        };
-        let host = self.b.ins().iadd(env.ram, host);
+        let host = self.host_addr(phys);
         let f = ram_flags();
         let x = match size {
             1 => self.b.ins().uload8(I32, f, host, 0),
@@ -198,6 +218,7 @@ impl Tr<'_, '_> {
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
+        self.store_state();
         let segv = self.c32(seg as u32);
         let sz = self.c32(size as u32);
         let r = self.call(
@@ -207,7 +228,7 @@ impl Tr<'_, '_> {
         );
         let hi = self.b.ins().ushr_imm_u(r, 32);
         let failed = self.b.ins().icmp_imm_u(IntCC::NotEqual, hi, 0);
-        self.fault_exit(failed, ST_FAULT);
+        self.fault_ret(failed);
         let x = self.b.ins().ireduce(I32, r);
         self.b.ins().jump(merge, &[BlockArg::Value(x)]);
 
@@ -219,6 +240,44 @@ impl Tr<'_, '_> {
     /// Writes `size` bytes at `seg:off`. A fault leaves the block; a write
     /// that hit decoded code makes the block stop after this instruction.
     pub fn store(&mut self, seg: usize, off: Value, size: u8, v: Value) {
+        let (ok, phys) = self.fast_check(seg, off, size, true);
+        let fast = self.b.create_block();
+        let fast2 = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let stop = self.b.append_block_param(merge, I8);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        // No decoded code on the page (the flag table covers all of RAM).
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let env = self.env();
+        let page = self.b.ins().ushr_imm_u(phys, 12);
+        let page = if self.ptr == I64 {
+            page
+        } else {
+            self.b.ins().ireduce(self.ptr, page)
+        };
+        let fp = self.b.ins().iadd(env.code_pages, page);
+        let flag = self.b.ins().uload8(I32, ram_flags(), fp, 0);
+        self.b.ins().brif(flag, slow, &[], fast2, &[]);
+
+        self.b.switch_to_block(fast2);
+        self.b.seal_block(fast2);
+        let host = self.host_addr(phys);
+        let f = ram_flags();
+        match size {
+            1 => self.b.ins().istore8(f, v, host, 0),
+            2 => self.b.ins().istore16(f, v, host, 0),
+            _ => self.b.ins().store(f, v, host, 0),
+        };
+        let no = self.b.ins().iconst(I8, 0);
+        self.b.ins().jump(merge, &[BlockArg::Value(no)]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.store_state();
         let segv = self.c32(seg as u32);
         let sz = self.c32(size as u32);
         let r = self.call(
@@ -227,11 +286,15 @@ impl Tr<'_, '_> {
             &[self.ctx, segv, off, sz, v],
         );
         let failed = self.b.ins().icmp_imm_u(IntCC::Equal, r, 1);
-        self.fault_exit(failed, ST_FAULT);
+        self.fault_ret(failed);
         let code = self.b.ins().icmp_imm_u(IntCC::Equal, r, 2);
+        self.b.ins().jump(merge, &[BlockArg::Value(code)]);
+
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
         self.pending_stop = Some(match self.pending_stop {
-            Some(p) => self.b.ins().bor(p, code),
-            None => code,
+            Some(p) => self.b.ins().bor(p, stop),
+            None => stop,
         });
     }
 }

@@ -6,7 +6,7 @@
 use crane86_cpu::alu::{self, ShiftOp};
 use crane86_cpu::decode_cache::Decoded;
 use crane86_cpu::flags::{add_flags, sub_flags, szp};
-use crane86_cpu::state::{flags::CF, flags::STATUS, ESP};
+use crane86_cpu::state::{flags::CF, flags::OF, flags::STATUS, ESP};
 use crane86_cpu::{step, Exception, Exec};
 use std::any::Any;
 use std::ffi::c_void;
@@ -18,8 +18,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub struct Ctx {
     /// `*mut Exec` (lifetime erased).
     pub exec: *mut c_void,
-    /// The block's decoded instructions (for the `step` trampoline).
-    pub insns: *const Decoded,
     /// Host address of guest physical address 0 (plain RAM only).
     pub ram: *const u8,
     pub ram_size: u64,
@@ -27,9 +25,14 @@ pub struct Ctx {
     pub a20_mask: u64,
     /// `Tlb::sets` (supervisor set, then user set).
     pub tlb: *const u8,
-    /// Pending lazy flags at an exit: one of the `LF_*` kinds, or 0.
-    pub lf_kind: u32,
-    pub lf_size: u32,
+    /// `PhysMem::code_page_flags`: a RAM store is inline only when the
+    /// flag of its page is 0 (no decoded code there).
+    pub code_pages: *const u8,
+    /// Guest instructions a region may retire before it returns (checked
+    /// at each block entry).
+    pub budget: u32,
+    /// Pending lazy flags at an exit: `LF_*` kind | size << 8, or 0.
+    pub lf_ks: u32,
     pub lf_a: u32,
     pub lf_b: u32,
     pub lf_c: u32,
@@ -43,13 +46,13 @@ impl Ctx {
     pub fn new() -> Self {
         Ctx {
             exec: std::ptr::null_mut(),
-            insns: std::ptr::null(),
             ram: std::ptr::null(),
             ram_size: 0,
             a20_mask: u64::MAX,
             tlb: std::ptr::null(),
-            lf_kind: 0,
-            lf_size: 0,
+            code_pages: std::ptr::null(),
+            budget: 0,
+            lf_ks: 0,
             lf_a: 0,
             lf_b: 0,
             lf_c: 0,
@@ -61,16 +64,9 @@ impl Ctx {
     /// Applies pending lazy flags to `eflags`.
     #[inline]
     pub fn settle_flags(&mut self, eflags: &mut u32) {
-        if self.lf_kind != LF_NONE {
-            *eflags = materialize(
-                self.lf_kind,
-                self.lf_size as u8,
-                self.lf_a,
-                self.lf_b,
-                self.lf_c,
-                *eflags,
-            );
-            self.lf_kind = LF_NONE;
+        if self.lf_ks & 0xFF != LF_NONE {
+            *eflags = materialize(self.lf_ks, self.lf_a, self.lf_b, self.lf_c, *eflags);
+            self.lf_ks = LF_NONE;
         }
     }
 }
@@ -87,6 +83,10 @@ pub const ST_GP0: u64 = 2;
 pub const ST_STOP: u64 = 3;
 /// A helper panicked (`Ctx::panic`).
 pub const ST_PANIC: u64 = 4;
+/// Like `ST_NORMAL`, at an indirect branch whose target is not in the region.
+pub const ST_IND: u64 = 5;
+/// #DE detected inline (DIV/IDIV); state before the instruction.
+pub const ST_DE: u64 = 6;
 
 pub const fn exit_code(retired: u32, status: u64) -> u64 {
     retired as u64 | status << 32
@@ -109,10 +109,14 @@ pub const LF_DEC: u32 = 5;
 pub const LF_SHL: u32 = 6;
 pub const LF_SHR: u32 = 7;
 pub const LF_SAR: u32 = 8;
+/// IMUL: a = the (masked) result, c = 1 when it overflowed (CF = OF = c).
+pub const LF_MUL: u32 = 9;
 
-/// EFLAGS after a recorded operation, with the interpreter's definitions.
-pub fn materialize(kind: u32, size: u8, a: u32, b: u32, c: u32, eflags: u32) -> u32 {
-    let status = match kind {
+/// EFLAGS after a recorded operation (`ks`: kind | size << 8), with the
+/// interpreter's definitions.
+pub fn materialize(ks: u32, a: u32, b: u32, c: u32, eflags: u32) -> u32 {
+    let size = (ks >> 8) as u8;
+    let status = match ks & 0xFF {
         LF_ADD => add_flags(a, b, c, size).1,
         LF_SUB => sub_flags(a, b, c, size).1,
         LF_LOGIC => szp(a, size),
@@ -121,9 +125,15 @@ pub fn materialize(kind: u32, size: u8, a: u32, b: u32, c: u32, eflags: u32) -> 
         LF_SHL => alu::shift(ShiftOp::Shl, a, b, size, 0).1,
         LF_SHR => alu::shift(ShiftOp::Shr, a, b, size, 0).1,
         LF_SAR => alu::shift(ShiftOp::Sar, a, b, size, 0).1,
+        LF_MUL => szp(a, size) | if c != 0 { CF | OF } else { 0 },
         _ => return eflags,
     };
     (eflags & !STATUS) | (status & STATUS)
+}
+
+/// [`materialize`] for generated code (flags read across a block edge).
+pub extern "C" fn h_flags(ks: u32, a: u32, b: u32, c: u32, eflags: u32) -> u32 {
+    materialize(ks, a, b, c, eflags)
 }
 
 // ---- helpers called from generated code -----------------------------------------
@@ -151,22 +161,34 @@ unsafe fn guarded<R>(ctx: *mut Ctx, fail: R, f: impl FnOnce() -> R) -> R {
 }
 
 /// One instruction through the interpreter's `step`, exactly as its loop
-/// does it. Returns 0 to go on, else the block's exit code. Before the
-/// call generated code has stored every register it holds and the pending
-/// lazy flags in the context.
-pub unsafe extern "C" fn h_step(ctx: *mut Ctx, k: u32, cur: u32, next: u32) -> u64 {
+/// does it. `d` is the instruction, `done` the instructions the region
+/// retired before it, `base` those retired before its block (the TSC the
+/// interpreter would show). Returns 0 to go on, else the region's exit
+/// code. Before the call generated code has stored every register, EFLAGS
+/// and the pending lazy flags (in the context).
+pub unsafe extern "C" fn h_step(
+    ctx: *mut Ctx,
+    d: *const Decoded,
+    cur: u32,
+    next: u32,
+    done: u32,
+    base: u32,
+) -> u64 {
     unsafe {
-        guarded(ctx, exit_code(k, ST_PANIC), || {
+        guarded(ctx, exit_code(done, ST_PANIC), || {
             let c = &mut *ctx;
             let x = exec(ctx);
             c.settle_flags(&mut x.s.eflags);
-            let d = &*c.insns.add(k as usize);
+            let d = &*d;
             let esp = x.s.gpr[ESP];
             x.s.eip = next;
-            match step(x, d, cur) {
+            x.s.tsc = x.s.tsc.wrapping_add(base as u64);
+            let r = step(x, d, cur);
+            x.s.tsc = x.s.tsc.wrapping_sub(base as u64);
+            match r {
                 Ok(()) => {
                     if x.end_block || x.s.eip != next || x.mem.code_written() {
-                        exit_code(k + 1, ST_STOP)
+                        exit_code(done + 1, ST_STOP)
                     } else {
                         0
                     }
@@ -175,7 +197,7 @@ pub unsafe extern "C" fn h_step(ctx: *mut Ctx, k: u32, cur: u32, next: u32) -> u
                     x.s.eip = cur;
                     x.s.gpr[ESP] = esp;
                     c.exc = Some(e);
-                    exit_code(k, ST_FAULT)
+                    exit_code(done, ST_FAULT)
                 }
             }
         })

@@ -1,49 +1,75 @@
-//! One decoded block → one Cranelift function
-//! `extern "C" fn(ctx: *mut Ctx, state: *mut CpuState) -> u64`
-//! returning an exit code (see [`runtime`](crate::runtime)).
+//! A *region* of decoded blocks → one Cranelift function
+//! `extern "C" fn(ctx: *mut Ctx, state: *mut CpuState, entry: u32) -> u64`
+//! returning an exit code (see [`runtime`](crate::runtime)); `entry` is the
+//! position of the block to start at (a region can be entered at any of
+//! its blocks).
 //!
-//! The block is straight-line: each instruction is either inline IR or a
-//! call of the interpreter's `step` through [`h_step`]. Guest registers live
-//! in Cranelift variables from their first use to the next helper call; an
-//! exit stores the ones that changed. Every place that can fault branches
+//! A region is a hot block (its entry) and the hot blocks reachable from
+//! it by direct branches, calls, fall-through and the indirect-branch
+//! targets seen at run time; each guest block becomes a Cranelift block and
+//! branches between them are plain jumps, so a guest loop runs as a host
+//! loop. The guest registers live in Cranelift variables for the whole
+//! region (loaded at entry, stored at every exit and around helper calls);
+//! EFLAGS lives in a variable too, with the lazy flags of the last
+//! flag-setting instruction pending over it. Across a block edge the
+//! recipe is passed in variables (so an exit can still rebuild EFLAGS
+//! exactly); a flag the next block reads is computed on the edge first
+//! (a backward liveness pass over the region says which).
+//!
+//! Each instruction is either inline IR or a call of the interpreter's
+//! `step` through [`runtime::h_step`]. Every place that can fault branches
 //! to a cold *side exit* that writes back the state as it was before the
 //! faulting instruction (nothing of an instruction is committed before its
-//! last possible fault) and returns how many instructions completed.
+//! last possible fault) and returns how many instructions completed. At
+//! each block entry the region checks its instruction budget, so
+//! interrupts are seen within a bounded number of instructions.
 
-use crate::flags::Recipe;
-use crate::runtime::{self, exit_code, ST_GP0, ST_NORMAL, ST_STOP};
+use crate::flags::{cc_reads, Lazy, Recipe, STATUS};
+use crate::runtime::{self, LF_MUL, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_STOP};
 use crane86_cpu::alu::{AluOp, ShiftOp};
 use crane86_cpu::decode_cache::{Decoded, Fast, MemRef, Opnd, NO_REG};
-use crane86_cpu::state::{CpuState, SegReg, CS, ESP, SS};
+use crane86_cpu::state::{flags, CpuState, SegReg, EAX, ECX, EDX, ESP, SS};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, Block as IrBlock, BlockArg, Function, InstBuilder, MemFlagsData, SigRef, Signature,
-    Type, Value,
+    AbiParam, Block as IrBlock, BlockArg, Function, InstBuilder, JumpTableData, MemFlagsData,
+    SigRef, Signature, Type, Value,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use iced_x86::{Mnemonic, OpKind};
+use rustc_hash::FxHashMap as HashMap;
 use std::mem::offset_of;
 
-/// What the translator made of a block.
+/// One guest block of a region.
+pub struct RBlock<'a> {
+    /// EIP of its first instruction.
+    pub eip: u32,
+    pub insns: &'a [Decoded],
+}
+
+/// What to compile: `blocks[0]` is the entry.
+pub struct Region<'a> {
+    pub blocks: Vec<RBlock<'a>>,
+    pub code32: bool,
+    pub stack32: bool,
+    /// The CS limit the region was formed under (the engine guards it).
+    pub cs_limit: u32,
+    /// CR0.PG and the A20 gate the region was formed under (guarded too).
+    pub paging: bool,
+    pub a20: bool,
+    /// Blocks an indirect branch (RET, JMP/CALL r/m) may reach inside the
+    /// region, compared in this order.
+    pub ind: Vec<usize>,
+}
+
+/// What the translator made of a region.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Translated {
     /// Instructions turned into inline IR.
     pub inlined: u32,
     /// Instructions left to the interpreter's `step`.
     pub helpers: u32,
-}
-
-/// Static knowledge of a guest register at a point of the block.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Reg {
-    /// Not loaded from the state yet (or stale after a helper call).
-    Unloaded,
-    /// The variable holds the value in the state.
-    Clean,
-    /// The variable holds a newer value than the state.
-    Dirty,
 }
 
 /// A segment's cached descriptor fields, loaded on the main path.
@@ -56,24 +82,24 @@ pub(crate) struct SegInfo {
     pub limit: Value,
 }
 
-/// Block-invariant machine facts, loaded on the main path.
+/// Region-invariant machine facts, loaded in the prologue.
 #[derive(Clone, Copy)]
 pub(crate) struct Env {
-    /// i8: CR0.PG.
-    pub paging: Value,
     pub ram: Value,
     /// i64: end of the low plain-RAM window (min(RAM size, 0xA0000)).
     pub lo_end: Value,
     pub ram_size: Value,
-    pub a20: Value,
     /// Pointer to the TLB set of the current privilege (user or supervisor).
     pub tlb_set: Value,
+    /// `PhysMem::code_page_flags`.
+    pub code_pages: Value,
 }
 
 pub(crate) struct Sigs {
     pub step: SigRef,
     pub read: SigRef,
     pub write: SigRef,
+    pub flags: SigRef,
 }
 
 /// An instruction the translator inlines.
@@ -103,8 +129,58 @@ enum Op {
         size: u8,
     },
     Nop,
+    Not(Opnd),
+    Neg(Opnd),
+    /// IMUL dst(reg n, size), a, b (two- and three-operand forms).
+    Imul {
+        n: u8,
+        size: u8,
+        a: Opnd,
+        b: Opnd,
+    },
+    /// DIV/IDIV of EDX:EAX by a 32-bit operand.
+    Div {
+        signed: bool,
+        src: Opnd,
+    },
+    /// CBW/CWDE (false) or CWD/CDQ (true) at operand size `size`.
+    Cvt {
+        wide: bool,
+        size: u8,
+    },
+    Setcc(u8, Opnd),
+    Cmov {
+        cc: u8,
+        n: u8,
+        size: u8,
+        src: Opnd,
+    },
+    Xchg(Opnd, Opnd),
+    // ---- block terminators -------------------------------------------------
     Jmp,
     Jcc(u8),
+    CallRel,
+    Ret(u32),
+    JmpInd(Opnd),
+    CallInd(Opnd),
+    /// LOOP (None), LOOPE (Some(true)), LOOPNE (Some(false)); address size.
+    Loop(Option<bool>, u8),
+}
+
+impl Op {
+    /// (flags read, flags written) for the liveness pass; INC/DEC count as
+    /// reading CF, which they carry over.
+    fn flag_use(&self) -> (u32, u32) {
+        match *self {
+            Op::Alu(AluOp::Adc | AluOp::Sbb, ..) => (flags::CF, STATUS),
+            Op::Alu(..) | Op::Test(..) | Op::Neg(_) | Op::Imul { .. } => (0, STATUS),
+            Op::IncDec(..) => (flags::CF, STATUS),
+            Op::Shift(_, _, c) if c != 0 => (0, STATUS),
+            Op::Setcc(cc, _) | Op::Cmov { cc, .. } | Op::Jcc(cc) => (cc_reads(cc), 0),
+            Op::Loop(Some(_), _) => (flags::ZF, 0),
+            _ => (0, 0),
+        }
+    }
 }
 
 fn gpr(r: iced_x86::Register) -> Option<(u8, u8)> {
@@ -118,12 +194,52 @@ fn plain_mem(d: &Decoded) -> bool {
         && (i.memory_index() == iced_x86::Register::None || d.mem.index != NO_REG)
 }
 
-fn classify(d: &Decoded) -> Option<Op> {
+/// Operand `k` of a generic instruction (register, memory or immediate).
+fn opnd(d: &Decoded, k: u32) -> Option<Opnd> {
+    let i = &d.i;
+    Some(match i.op_kind(k) {
+        OpKind::Register => {
+            let r = i.op_register(k);
+            if !(r.is_gpr8() || r.is_gpr16() || r.is_gpr32()) {
+                return None;
+            }
+            let n = r.number() as u8;
+            let size = r.size() as u8;
+            if size == 1 && n >= 4 {
+                Opnd::Reg {
+                    n: n - 4,
+                    size,
+                    hi: true,
+                }
+            } else {
+                Opnd::Reg { n, size, hi: false }
+            }
+        }
+        OpKind::Memory if plain_mem(d) => Opnd::Mem {
+            size: i.memory_size().size() as u8,
+        },
+        OpKind::Immediate8
+        | OpKind::Immediate16
+        | OpKind::Immediate32
+        | OpKind::Immediate8to16
+        | OpKind::Immediate8to32 => {
+            let size = match i.op_kind(0) {
+                OpKind::Register => i.op_register(0).size(),
+                _ => i.memory_size().size(),
+            };
+            Opnd::Imm(i.immediate(k) as u32 & mask(size as u8))
+        }
+        _ => return None,
+    })
+}
+
+fn classify(d: &Decoded, code32: bool) -> Option<Op> {
     let i = &d.i;
     let has_mem = matches!(d.a, Opnd::Mem { .. }) || matches!(d.b, Opnd::Mem { .. });
     if has_mem && !plain_mem(d) {
         return None;
     }
+    let csize: u8 = if code32 { 4 } else { 2 };
     Some(match d.fast {
         Fast::Mov => Op::Mov(d.a, d.b),
         Fast::Alu(op) => Op::Alu(op, d.a, d.b),
@@ -175,6 +291,140 @@ fn classify(d: &Decoded) -> Option<Op> {
                     Op::Pop { n, size }
                 }
                 Mnemonic::Nop => Op::Nop,
+                Mnemonic::Not => Op::Not(opnd(d, 0)?),
+                Mnemonic::Neg => Op::Neg(opnd(d, 0)?),
+                Mnemonic::Imul if i.op_count() >= 2 => {
+                    let (n, size) = gpr(i.op0_register())?;
+                    let (a, b) = if i.op_count() == 3 {
+                        (opnd(d, 1)?, opnd(d, 2)?)
+                    } else {
+                        (opnd(d, 0)?, opnd(d, 1)?)
+                    };
+                    Op::Imul { n, size, a, b }
+                }
+                Mnemonic::Div | Mnemonic::Idiv => {
+                    let src = opnd(d, 0)?;
+                    if opnd_size(src) != 4 {
+                        return None;
+                    }
+                    Op::Div {
+                        signed: i.mnemonic() == Mnemonic::Idiv,
+                        src,
+                    }
+                }
+                Mnemonic::Cbw => Op::Cvt {
+                    wide: false,
+                    size: 2,
+                },
+                Mnemonic::Cwde => Op::Cvt {
+                    wide: false,
+                    size: 4,
+                },
+                Mnemonic::Cwd => Op::Cvt {
+                    wide: true,
+                    size: 2,
+                },
+                Mnemonic::Cdq => Op::Cvt {
+                    wide: true,
+                    size: 4,
+                },
+                Mnemonic::Sete
+                | Mnemonic::Setne
+                | Mnemonic::Seto
+                | Mnemonic::Setno
+                | Mnemonic::Setb
+                | Mnemonic::Setae
+                | Mnemonic::Setbe
+                | Mnemonic::Seta
+                | Mnemonic::Sets
+                | Mnemonic::Setns
+                | Mnemonic::Setp
+                | Mnemonic::Setnp
+                | Mnemonic::Setl
+                | Mnemonic::Setge
+                | Mnemonic::Setle
+                | Mnemonic::Setg => {
+                    let o = opnd(d, 0)?;
+                    if opnd_size(o) != 1 {
+                        return None;
+                    }
+                    Op::Setcc(i.condition_code() as u8 - 1, o)
+                }
+                Mnemonic::Cmove
+                | Mnemonic::Cmovne
+                | Mnemonic::Cmovo
+                | Mnemonic::Cmovno
+                | Mnemonic::Cmovb
+                | Mnemonic::Cmovae
+                | Mnemonic::Cmovbe
+                | Mnemonic::Cmova
+                | Mnemonic::Cmovs
+                | Mnemonic::Cmovns
+                | Mnemonic::Cmovp
+                | Mnemonic::Cmovnp
+                | Mnemonic::Cmovl
+                | Mnemonic::Cmovge
+                | Mnemonic::Cmovle
+                | Mnemonic::Cmovg => {
+                    let (n, size) = gpr(i.op0_register())?;
+                    Op::Cmov {
+                        cc: i.condition_code() as u8 - 1,
+                        n,
+                        size,
+                        src: opnd(d, 1)?,
+                    }
+                }
+                Mnemonic::Xchg => match (opnd(d, 0)?, opnd(d, 1)?) {
+                    (a @ Opnd::Reg { .. }, b @ Opnd::Reg { .. }) => Op::Xchg(a, b),
+                    _ => return None,
+                },
+                Mnemonic::Call => match i.op_kind(0) {
+                    OpKind::NearBranch16 if csize == 2 => Op::CallRel,
+                    OpKind::NearBranch32 if csize == 4 => Op::CallRel,
+                    OpKind::Register | OpKind::Memory => {
+                        let o = opnd(d, 0)?;
+                        if opnd_size(o) != csize || d.opsize != csize {
+                            return None;
+                        }
+                        Op::CallInd(o)
+                    }
+                    _ => return None,
+                },
+                Mnemonic::Jmp => match i.op_kind(0) {
+                    OpKind::Register | OpKind::Memory => {
+                        let o = opnd(d, 0)?;
+                        if opnd_size(o) != d.opsize {
+                            return None;
+                        }
+                        Op::JmpInd(o)
+                    }
+                    _ => return None,
+                },
+                Mnemonic::Ret => {
+                    if d.opsize != csize {
+                        return None;
+                    }
+                    Op::Ret(if i.op_count() > 0 {
+                        i.immediate16() as u32
+                    } else {
+                        0
+                    })
+                }
+                Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne => {
+                    let addr = if i.op_code().address_size() == 32 {
+                        4
+                    } else {
+                        2
+                    };
+                    Op::Loop(
+                        match i.mnemonic() {
+                            Mnemonic::Loope => Some(true),
+                            Mnemonic::Loopne => Some(false),
+                            _ => None,
+                        },
+                        addr,
+                    )
+                }
                 _ => return None,
             }
         }
@@ -194,6 +444,18 @@ pub(crate) const fn seg_off(s: usize) -> i32 {
     (offset_of!(CpuState, seg) + s * std::mem::size_of::<SegReg>()) as i32
 }
 
+const EFLAGS_OFF: i32 = offset_of!(CpuState, eflags) as i32;
+const EIP_OFF: i32 = offset_of!(CpuState, eip) as i32;
+
+/// How a block expects the flags at its entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// EFLAGS materialised in `ef`.
+    Exact,
+    /// The recipe passed in variables; `cf`: CF in `dcf` too.
+    Dyn { cf: bool },
+}
+
 pub(crate) struct Tr<'a, 'f> {
     pub b: &'a mut FunctionBuilder<'f>,
     pub ptr: Type,
@@ -201,44 +463,87 @@ pub(crate) struct Tr<'a, 'f> {
     pub st: Value,
     pub sigs: Sigs,
     regs: [Variable; 8],
-    rs: [Reg; 8],
-    /// Pending lazy flags; `None`: EFLAGS in the state is current.
-    pub lazy: Option<Recipe>,
-    /// EFLAGS loaded from the state on the main path (while current).
-    pub eflags_cache: Option<Value>,
+    /// EFLAGS (with the pending lazy flags applied on top when not `Lazy::None`).
+    pub ef: Variable,
+    /// Dynamic recipe: kind | size << 8, operands, and CF.
+    pub dk: Variable,
+    pub da: Variable,
+    pub db: Variable,
+    pub dc: Variable,
+    pub dcf: Variable,
+    /// Instructions retired before the current block.
+    ret_base: Variable,
+    pub lazy: Lazy,
     pub seg_cache: [Option<SegInfo>; 6],
     pub env_cache: Option<Env>,
     pub code32: bool,
     pub stack32: bool,
-    eip0: Value,
-    /// Index and byte offset (from the block start) of the instruction
-    /// being translated, and its length.
-    pub k: u32,
-    off: u32,
+    /// Paging on, A20 enabled (fixed for the region).
+    pub paging: bool,
+    pub a20: bool,
+    cs_limit: u32,
+    /// EIP and length of the instruction being translated, its index.
+    eip: u32,
     len: u32,
+    pub k: u32,
     /// Effective address of the current instruction's memory operand.
     cur_ea: Option<Value>,
     /// Status of a store of the current instruction: non-zero once it has
-    /// hit a code page, so the block stops after the instruction.
+    /// hit a code page, so the region stops after the instruction.
     pub pending_stop: Option<Value>,
-    /// Shared block `ret(code: i64)`.
+    budget: Value,
+    /// Shared block `ret(code: i64)`: returns without storing anything.
     ret_block: IrBlock,
+    /// Shared exit `(eip, code, ks, a, b, c)`: stores the state, returns.
+    exit_block: IrBlock,
+    ir: Vec<IrBlock>,
+    entry: Vec<Entry>,
+    by_eip: HashMap<u32, usize>,
+    ind: Vec<(u32, usize)>,
+    /// Position of the block being translated.
+    bi: usize,
 }
 
-/// Translates `insns` into `func` (whose signature is set here).
+/// Backward flag liveness over the region: the flags each block reads
+/// (inline) before writing them.
+fn liveness(r: &Region<'_>, ops: &[Vec<Option<Op>>], succ: &[Vec<usize>]) -> Vec<u32> {
+    let n = r.blocks.len();
+    let mut live = vec![0u32; n];
+    loop {
+        let mut changed = false;
+        for bi in (0..n).rev() {
+            let mut l = succ[bi].iter().fold(0, |a, &s| a | live[s]);
+            for op in ops[bi].iter().rev() {
+                let (rd, wr) = match op {
+                    Some(op) => op.flag_use(),
+                    None => (0, STATUS),
+                };
+                l = (l & !wr) | rd;
+            }
+            if l != live[bi] {
+                live[bi] = l;
+                changed = true;
+            }
+        }
+        if !changed {
+            return live;
+        }
+    }
+}
+
+/// Translates `region` into `func` (whose signature is set here).
 pub fn translate(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
     isa: &dyn TargetIsa,
-    insns: &[Decoded],
-    code32: bool,
-    stack32: bool,
+    region: &Region<'_>,
 ) -> Translated {
     let ptr = isa.pointer_type();
     let cc = isa.default_call_conv();
     func.signature = Signature::new(cc);
     func.signature.params.push(AbiParam::new(ptr));
     func.signature.params.push(AbiParam::new(ptr));
+    func.signature.params.push(AbiParam::new(I32));
     func.signature.returns.push(AbiParam::new(I64));
 
     let mut b = FunctionBuilder::new(func, fctx);
@@ -251,23 +556,90 @@ pub fn translate(
         s
     };
     let sigs = Sigs {
-        step: b.import_signature(sig(&[ptr, I32, I32, I32], I64)),
+        step: b.import_signature(sig(&[ptr, ptr, I32, I32, I32, I32], I64)),
         read: b.import_signature(sig(&[ptr, I32, I32, I32], I64)),
         write: b.import_signature(sig(&[ptr, I32, I32, I32, I32], I32)),
+        flags: b.import_signature(sig(&[I32, I32, I32, I32, I32], I32)),
     };
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let ctx = b.block_params(entry)[0];
-    let st = b.block_params(entry)[1];
+
+    // Classify every instruction, find the edges, run the liveness pass.
+    let by_eip: HashMap<u32, usize> = region
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(k, b)| (b.eip, k))
+        .collect();
+    let ops: Vec<Vec<Option<Op>>> = region
+        .blocks
+        .iter()
+        .map(|b| b.insns.iter().map(|d| classify(d, region.code32)).collect())
+        .collect();
+    let wrap = |v: u32| if region.code32 { v } else { v & 0xFFFF };
+    let succ: Vec<Vec<usize>> = region
+        .blocks
+        .iter()
+        .zip(&ops)
+        .map(|(blk, ops)| {
+            let last = blk.insns.last().expect("blocks are not empty");
+            let next = wrap(last.i.next_ip32());
+            let target = wrap(last.i.near_branch_target() as u32);
+            let mut v: Vec<u32> = match ops.last().copied().flatten() {
+                Some(Op::Jmp | Op::CallRel) => vec![target],
+                Some(Op::Jcc(_) | Op::Loop(..)) => vec![target, next],
+                Some(Op::Ret(_) | Op::JmpInd(_) | Op::CallInd(_)) => {
+                    region.ind.iter().map(|&k| region.blocks[k].eip).collect()
+                }
+                _ => vec![next],
+            };
+            v.retain(|e| by_eip.contains_key(e));
+            v.iter().map(|e| by_eip[e]).collect()
+        })
+        .collect();
+    let live = liveness(region, &ops, &succ);
+    // Every cycle has an edge to a block at or before its source: the
+    // budget is checked at the targets of those.
+    let mut head = vec![false; region.blocks.len()];
+    for (u, ss) in succ.iter().enumerate() {
+        for &t in ss {
+            if t <= u {
+                head[t] = true;
+            }
+        }
+    }
+    let entry: Vec<Entry> = live
+        .iter()
+        .map(|&l| {
+            if l & !flags::CF != 0 {
+                Entry::Exact
+            } else {
+                Entry::Dyn {
+                    cf: l & flags::CF != 0,
+                }
+            }
+        })
+        .collect();
+
+    let start = b.create_block();
+    b.append_block_params_for_function_params(start);
+    b.switch_to_block(start);
+    b.seal_block(start);
+    let ctx = b.block_params(start)[0];
+    let st = b.block_params(start)[1];
+    let entry_pos = b.block_params(start)[2];
     let regs = std::array::from_fn(|_| b.declare_var(I32));
-    let eip0 = b
-        .ins()
-        .load(I32, trusted(), st, offset_of!(CpuState, eip) as i32);
+    let [ef, dk, da, db, dc, dcf, ret_base] = std::array::from_fn(|_| b.declare_var(I32));
     let ret_block = b.create_block();
     b.append_block_param(ret_block, I64);
     b.set_cold_block(ret_block);
+    let exit_block = b.create_block();
+    for t in [I32, I64, I32, I32, I32, I32] {
+        b.append_block_param(exit_block, t);
+    }
+    b.set_cold_block(exit_block);
+    let ir: Vec<IrBlock> = region.blocks.iter().map(|_| b.create_block()).collect();
+    let budget = b
+        .ins()
+        .load(I32, trusted(), ctx, offset_of!(runtime::Ctx, budget) as i32);
 
     let mut t = Tr {
         b: &mut b,
@@ -276,61 +648,114 @@ pub fn translate(
         st,
         sigs,
         regs,
-        rs: [Reg::Unloaded; 8],
-        lazy: None,
-        eflags_cache: None,
+        ef,
+        dk,
+        da,
+        db,
+        dc,
+        dcf,
+        ret_base,
+        lazy: Lazy::None,
         seg_cache: [None; 6],
         env_cache: None,
-        code32,
-        stack32,
-        eip0,
-        k: 0,
-        off: 0,
+        code32: region.code32,
+        stack32: region.stack32,
+        paging: region.paging,
+        a20: region.a20,
+        cs_limit: region.cs_limit,
+        eip: region.blocks[0].eip,
         len: 0,
+        k: 0,
         cur_ea: None,
         pending_stop: None,
+        budget,
         ret_block,
+        exit_block,
+        ir,
+        entry,
+        by_eip,
+        ind: region
+            .ind
+            .iter()
+            .map(|&k| (region.blocks[k].eip, k))
+            .collect(),
+        bi: 0,
     };
+    // Prologue: the state into variables, the machine facts.
+    t.load_state();
+    t.env();
+    let zero = t.c32(0);
+    t.b.def_var(t.ret_base, zero);
+    for v in [t.dk, t.da, t.db, t.dc] {
+        t.b.def_var(v, zero);
+    }
+    let n = region.blocks.len();
+    let starts: Vec<IrBlock> = (0..n).map(|_| t.b.create_block()).collect();
+    let calls: Vec<_> = starts
+        .iter()
+        .map(|&s| t.b.func.dfg.block_call(s, &[]))
+        .collect();
+    let jt = t.b.create_jump_table(JumpTableData::new(calls[0], &calls));
+    t.b.ins().br_table(entry_pos, jt);
+    for (k, &s) in starts.iter().enumerate() {
+        t.b.switch_to_block(s);
+        t.lazy = Lazy::None;
+        t.edge(k, zero);
+    }
+
     let mut out = Translated::default();
-    let ip0 = insns[0].i.ip32();
-    let n = insns.len() as u32;
-    let mut ended = false;
-    for (k, d) in insns.iter().enumerate() {
-        t.k = k as u32;
-        t.off = d.i.ip32().wrapping_sub(ip0);
-        t.len = d.i.len() as u32;
-        t.cur_ea = None;
-        t.pending_stop = None;
-        match classify(d) {
-            Some(op) => {
-                out.inlined += 1;
-                ended = t.inline(d, op);
-            }
-            None => {
-                out.helpers += 1;
-                t.call_step();
-                if k as u32 + 1 == n {
-                    // EIP is in the state, set by the helper.
-                    t.exit(None, n, ST_NORMAL);
-                    ended = true;
+    for (bi, blk) in region.blocks.iter().enumerate() {
+        t.b.switch_to_block(t.ir[bi]);
+        t.bi = bi;
+        t.lazy = match t.entry[bi] {
+            Entry::Exact => Lazy::None,
+            Entry::Dyn { cf } => Lazy::Dyn { cf },
+        };
+        t.seg_cache = [None; 6];
+        // The budget: leave before the block once it is spent.
+        let base = t.b.use_var(t.ret_base);
+        let spent =
+            t.b.ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, base, t.budget);
+        let e = t.c32(blk.eip);
+        t.side_exit(spent, e, base, ST_NORMAL);
+        let n = blk.insns.len();
+        let mut ended = false;
+        for (k, d) in blk.insns.iter().enumerate() {
+            t.k = k as u32;
+            t.eip = d.i.ip32();
+            t.len = d.i.len() as u32;
+            t.cur_ea = None;
+            t.pending_stop = None;
+            match ops[bi][k] {
+                Some(op) => {
+                    out.inlined += 1;
+                    ended = t.inline(d, op);
+                }
+                None => {
+                    out.helpers += 1;
+                    t.call_step(d);
                 }
             }
         }
+        if !ended {
+            let last = &blk.insns[n - 1];
+            let next = wrap(last.i.next_ip32());
+            let r = t.retired(n as u32);
+            t.goto(next, r);
+        }
     }
-    if !ended {
-        let next = t.eip_at(t.off + t.len);
-        t.exit(Some(next), n, ST_NORMAL);
-    }
+    t.emit_exit_block();
     t.b.switch_to_block(ret_block);
-    t.b.seal_block(ret_block);
     let code = t.b.block_params(ret_block)[0];
     t.b.ins().return_(&[code]);
+    b.seal_all_blocks();
     b.finalize(isa.frontend_config());
     out
 }
 
 impl Tr<'_, '_> {
-    // ---- constants and EIPs ----------------------------------------------------
+    // ---- constants ---------------------------------------------------------------
 
     pub fn c32(&mut self, v: u32) -> Value {
         self.b.ins().iconst(I32, v as i64)
@@ -340,38 +765,67 @@ impl Tr<'_, '_> {
         self.b.ins().iconst(I64, v as i64)
     }
 
-    /// EIP of the byte `off` bytes past the block start.
-    fn eip_at(&mut self, off: u32) -> Value {
-        let v = self.b.ins().iadd_imm_s(self.eip0, off as i64);
+    fn wrap(&self, v: u32) -> u32 {
         if self.code32 {
             v
         } else {
-            self.b.ins().band_imm_u(v, 0xFFFF)
+            v & 0xFFFF
         }
     }
 
-    fn cur(&mut self) -> Value {
-        self.eip_at(self.off)
+    fn next_eip(&self) -> u32 {
+        self.wrap(self.eip.wrapping_add(self.len))
     }
 
-    fn next(&mut self) -> Value {
-        self.eip_at(self.off + self.len)
+    /// Instructions retired once `k` instructions of this block are done.
+    fn retired(&mut self, k: u32) -> Value {
+        let base = self.b.use_var(self.ret_base);
+        self.b.ins().iadd_imm_s(base, k as i64)
     }
 
-    // ---- registers ---------------------------------------------------------------
+    // ---- registers and the state ---------------------------------------------------
 
     pub fn reg32(&mut self, n: usize) -> Value {
-        if self.rs[n] == Reg::Unloaded {
-            let v = self.b.ins().load(I32, trusted(), self.st, gpr_off(n));
-            self.b.def_var(self.regs[n], v);
-            self.rs[n] = Reg::Clean;
-        }
         self.b.use_var(self.regs[n])
     }
 
     pub fn set_reg32(&mut self, n: usize, v: Value) {
         self.b.def_var(self.regs[n], v);
-        self.rs[n] = Reg::Dirty;
+    }
+
+    fn load_state(&mut self) {
+        for n in 0..8 {
+            let v = self.b.ins().load(I32, trusted(), self.st, gpr_off(n));
+            self.b.def_var(self.regs[n], v);
+        }
+        let e = self.b.ins().load(I32, trusted(), self.st, EFLAGS_OFF);
+        self.b.def_var(self.ef, e);
+        self.lazy = Lazy::None;
+        self.seg_cache = [None; 6];
+    }
+
+    /// Stores the registers and EFLAGS (pending lazy flags go to the context).
+    pub fn store_state(&mut self) {
+        for n in 0..8 {
+            let v = self.b.use_var(self.regs[n]);
+            self.b.ins().store(trusted(), v, self.st, gpr_off(n));
+        }
+        let e = self.b.use_var(self.ef);
+        self.b.ins().store(trusted(), e, self.st, EFLAGS_OFF);
+        let parts = self.lazy_parts();
+        self.store_lazy(parts);
+    }
+
+    fn store_lazy(&mut self, [ks, a, b, c]: [Value; 4]) {
+        let f = trusted();
+        let ctx = self.ctx;
+        use runtime::Ctx;
+        self.b
+            .ins()
+            .store(f, ks, ctx, offset_of!(Ctx, lf_ks) as i32);
+        self.b.ins().store(f, a, ctx, offset_of!(Ctx, lf_a) as i32);
+        self.b.ins().store(f, b, ctx, offset_of!(Ctx, lf_b) as i32);
+        self.b.ins().store(f, c, ctx, offset_of!(Ctx, lf_c) as i32);
     }
 
     /// Writes the low `size` bytes of register `n` (or AH..BH with `hi`).
@@ -405,68 +859,140 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Stores every changed register; they stay valid in their variables.
-    fn flush_regs(&mut self) {
-        for n in 0..8 {
-            if self.rs[n] == Reg::Dirty {
-                let v = self.b.use_var(self.regs[n]);
-                self.b.ins().store(trusted(), v, self.st, gpr_off(n));
-                self.rs[n] = Reg::Clean;
-            }
-        }
+    // ---- exits and edges ---------------------------------------------------------
+
+    /// Leaves the region with the current state, EIP `eip`, `retired`
+    /// instructions done and `status`.
+    pub fn exit(&mut self, eip: Value, retired: Value, status: u64) {
+        let [ks, a, b, c] = self.lazy_parts();
+        let r = self.b.ins().uextend(I64, retired);
+        let code = self.b.ins().bor_imm_u(r, (status << 32) as i64);
+        let args = [eip, code, ks, a, b, c].map(BlockArg::Value);
+        self.b.ins().jump(self.exit_block, &args);
     }
 
-    /// After a helper that may change anything: forget all cached state.
-    fn forget_all(&mut self) {
-        self.rs = [Reg::Unloaded; 8];
-        self.lazy = None;
-        self.eflags_cache = None;
-        self.seg_cache = [None; 6];
-        self.env_cache = None;
-    }
-
-    // ---- exits -------------------------------------------------------------------
-
-    /// Emits a return from the block with the current static state: changed
-    /// registers and pending flags are written back, EIP set when given.
-    /// Leaves the static state as it is (the caller may go on on another path).
-    pub fn exit(&mut self, eip: Option<Value>, retired: u32, status: u64) {
+    fn emit_exit_block(&mut self) {
+        self.b.switch_to_block(self.exit_block);
+        let p = self.b.block_params(self.exit_block).to_vec();
         for n in 0..8 {
-            if self.rs[n] == Reg::Dirty {
-                let v = self.b.use_var(self.regs[n]);
-                self.b.ins().store(trusted(), v, self.st, gpr_off(n));
-            }
+            let v = self.b.use_var(self.regs[n]);
+            self.b.ins().store(trusted(), v, self.st, gpr_off(n));
         }
-        if let Some(r) = self.lazy {
-            self.store_recipe(&r);
-        }
-        if let Some(e) = eip {
-            self.b
-                .ins()
-                .store(trusted(), e, self.st, offset_of!(CpuState, eip) as i32);
-        }
-        let code = self.c64(exit_code(retired, status));
-        self.b.ins().jump(self.ret_block, &[BlockArg::Value(code)]);
+        let e = self.b.use_var(self.ef);
+        self.b.ins().store(trusted(), e, self.st, EFLAGS_OFF);
+        self.b.ins().store(trusted(), p[0], self.st, EIP_OFF);
+        self.store_lazy([p[2], p[3], p[4], p[5]]);
+        self.b.ins().return_(&[p[1]]);
     }
 
     /// Branches to a cold exit when `cond` (i8) holds; continues on the
     /// main path otherwise.
-    pub fn side_exit(&mut self, cond: Value, eip: Option<Value>, retired: u32, status: u64) {
+    pub fn side_exit(&mut self, cond: Value, eip: Value, retired: Value, status: u64) {
         let stub = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(stub);
         self.b.ins().brif(cond, stub, &[], cont, &[]);
         self.b.switch_to_block(stub);
-        self.b.seal_block(stub);
         self.exit(eip, retired, status);
         self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
+    }
+
+    /// After a helper that raised an exception (the state was stored
+    /// before the call): leave with EIP at the current instruction.
+    pub fn fault_ret(&mut self, cond: Value) {
+        let stub = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(stub);
+        self.b.ins().brif(cond, stub, &[], cont, &[]);
+        self.b.switch_to_block(stub);
+        let cur = self.c32(self.eip);
+        self.b.ins().store(trusted(), cur, self.st, EIP_OFF);
+        let r = self.retired(self.k);
+        let r = self.b.ins().uextend(I64, r);
+        let code = self.b.ins().bor_imm_u(r, (ST_FAULT << 32) as i64);
+        self.b.ins().jump(self.ret_block, &[BlockArg::Value(code)]);
+        self.b.switch_to_block(cont);
     }
 
     /// A side exit for an exception of the current instruction: state before it.
     pub fn fault_exit(&mut self, cond: Value, status: u64) {
-        let cur = self.cur();
-        self.side_exit(cond, Some(cur), self.k, status);
+        let cur = self.c32(self.eip);
+        let r = self.retired(self.k);
+        self.side_exit(cond, cur, r, status);
+    }
+
+    /// Goes on at `eip` (the region's block there, or an exit), `retired`
+    /// instructions done.
+    fn goto(&mut self, eip: u32, retired: Value) {
+        match self.by_eip.get(&eip) {
+            Some(&t) => self.edge(t, retired),
+            None => {
+                let e = self.c32(eip);
+                self.exit(e, retired, ST_NORMAL);
+            }
+        }
+    }
+
+    /// Jumps to region block `t`, handing the flags over as it expects them.
+    fn edge(&mut self, t: usize, retired: Value) {
+        match self.entry[t] {
+            Entry::Exact => self.materialize(),
+            Entry::Dyn { cf } => match self.lazy {
+                Lazy::None => {
+                    let z = self.c32(0);
+                    self.b.def_var(self.dk, z);
+                    if cf {
+                        let e = self.b.use_var(self.ef);
+                        let c = self.b.ins().band_imm_u(e, flags::CF as i64);
+                        self.b.def_var(self.dcf, c);
+                    }
+                }
+                Lazy::Static(r) => {
+                    if cf {
+                        let c = self.cf32();
+                        self.b.def_var(self.dcf, c);
+                    }
+                    let ks = self.c32(r.kind | (r.size as u32) << 8);
+                    self.b.def_var(self.dk, ks);
+                    self.b.def_var(self.da, r.a);
+                    self.b.def_var(self.db, r.b);
+                    self.b.def_var(self.dc, r.c);
+                }
+                Lazy::Dyn { cf: have } => {
+                    if cf && !have {
+                        self.materialize();
+                        let z = self.c32(0);
+                        self.b.def_var(self.dk, z);
+                        let e = self.b.use_var(self.ef);
+                        let c = self.b.ins().band_imm_u(e, flags::CF as i64);
+                        self.b.def_var(self.dcf, c);
+                    }
+                }
+            },
+        }
+        if let (Entry::Exact, Lazy::None) = (self.entry[t], self.lazy) {
+            let z = self.c32(0);
+            self.b.def_var(self.dk, z);
+        }
+        self.b.def_var(self.ret_base, retired);
+        self.b.ins().jump(self.ir[t], &[]);
+    }
+
+    /// An indirect branch to `target` (already checked against the CS limit).
+    fn dispatch(&mut self, target: Value, retired: Value) {
+        let saved = self.lazy;
+        for (eip, t) in self.ind.clone() {
+            let hit = self.b.create_block();
+            let miss = self.b.create_block();
+            let eq = self.b.ins().icmp_imm_u(IntCC::Equal, target, eip as i64);
+            self.b.ins().brif(eq, hit, &[], miss, &[]);
+            self.b.switch_to_block(hit);
+            self.edge(t, retired);
+            self.lazy = saved;
+            self.b.switch_to_block(miss);
+        }
+        // The block's position rides above the status (bits 40..).
+        self.exit(target, retired, ST_IND | (self.bi as u64) << 8);
     }
 
     // ---- helper calls ------------------------------------------------------------
@@ -478,23 +1004,21 @@ impl Tr<'_, '_> {
     }
 
     /// The current instruction through the interpreter.
-    fn call_step(&mut self) {
-        self.flush_regs();
-        if let Some(r) = self.lazy {
-            self.store_recipe(&r);
-        }
-        let k = self.c32(self.k);
-        let cur = self.cur();
-        let next = self.next();
+    fn call_step(&mut self, d: &Decoded) {
+        self.store_state();
+        let dp = self.b.ins().iconst(self.ptr, d as *const Decoded as i64);
+        let cur = self.c32(self.eip);
+        let next = self.c32(self.next_eip());
+        let done = self.retired(self.k);
+        let base = self.b.use_var(self.ret_base);
         let f = runtime::h_step as *const () as usize;
-        let r = self.call(self.sigs.step, f, &[self.ctx, k, cur, next]);
-        self.forget_all();
+        let r = self.call(self.sigs.step, f, &[self.ctx, dp, cur, next, done, base]);
         let cont = self.b.create_block();
         self.b
             .ins()
             .brif(r, self.ret_block, &[BlockArg::Value(r)], cont, &[]);
         self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
+        self.load_state();
     }
 
     // ---- operands ----------------------------------------------------------------
@@ -548,18 +1072,33 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Commits a store's "code was written" outcome: the block stops after
+    /// Commits a store's "code was written" outcome: the region stops after
     /// this instruction, with the state after it.
     fn finish_insn(&mut self) {
         if let Some(status) = self.pending_stop.take() {
-            let next = self.next();
-            self.side_exit(status, Some(next), self.k + 1, ST_STOP);
+            let next = self.c32(self.next_eip());
+            let r = self.retired(self.k + 1);
+            self.side_exit(status, next, r, ST_STOP);
         }
+    }
+
+    /// A near branch target beyond the CS limit raises #GP when `cond`
+    /// (i8, or always) holds.
+    fn check_target(&mut self, target: Value, cond: Option<Value>) {
+        let beyond =
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThan, target, self.cs_limit as i64);
+        let bad = match cond {
+            Some(c) => self.b.ins().band(c, beyond),
+            None => beyond,
+        };
+        self.fault_exit(bad, ST_GP0);
     }
 
     // ---- instructions ------------------------------------------------------------
 
-    /// Emits an inlined instruction; returns true when it ended the function.
+    /// Emits an inlined instruction; returns true when it ended the block.
     fn inline(&mut self, d: &Decoded, op: Op) -> bool {
         match op {
             Op::Mov(a, b) => {
@@ -574,14 +1113,14 @@ impl Tr<'_, '_> {
                 if alu != AluOp::Cmp {
                     self.put(d, a, r);
                 }
-                self.lazy = Some(rec);
+                self.lazy = Lazy::Static(rec);
             }
             Op::Test(a, b) => {
                 let size = opnd_size(a);
                 let x = self.get(d, a);
                 let y = self.get(d, b);
                 let (_, rec) = self.alu(AluOp::And, x, y, size);
-                self.lazy = Some(rec);
+                self.lazy = Lazy::Static(rec);
             }
             Op::IncDec(dec, a) => {
                 let size = opnd_size(a);
@@ -589,7 +1128,7 @@ impl Tr<'_, '_> {
                 let cf = self.cf32();
                 let rec = self.inc_dec(dec, x, cf, size);
                 self.put(d, a, rec.r);
-                self.lazy = Some(rec);
+                self.lazy = Lazy::Static(rec);
             }
             Op::Shift(sop, a, count) => {
                 let size = opnd_size(a);
@@ -597,7 +1136,7 @@ impl Tr<'_, '_> {
                 if count != 0 {
                     let rec = self.shift(sop, x, count, size);
                     self.put(d, a, rec.r);
-                    self.lazy = Some(rec);
+                    self.lazy = Lazy::Static(rec);
                 }
             }
             Op::Ext(signed, a, b) => {
@@ -621,55 +1160,227 @@ impl Tr<'_, '_> {
                 self.push(size, v);
             }
             Op::Pop { n, size } => {
-                let esp = self.reg32(ESP);
-                let sp = if self.stack32 {
-                    esp
-                } else {
-                    self.b.ins().band_imm_u(esp, 0xFFFF)
-                };
-                let v = self.load(SS, sp, size);
-                let nsp = self.b.ins().iadd_imm_s(sp, size as i64);
+                let (v, nsp) = self.pop(size);
                 self.set_sp(nsp);
                 self.put_reg(n as usize, size, false, v);
             }
             Op::Nop => {}
-            Op::Jmp | Op::Jcc(_) => {
-                let cond = match op {
-                    Op::Jcc(cc) => Some(self.cond(cc)),
-                    _ => None,
+            Op::Not(a) => {
+                let size = opnd_size(a);
+                let x = self.get(d, a);
+                let r = self.b.ins().bnot(x);
+                let r = self.b.ins().band_imm_u(r, mask(size) as i64);
+                self.put(d, a, r);
+            }
+            Op::Neg(a) => {
+                let size = opnd_size(a);
+                let x = self.get(d, a);
+                let zero = self.c32(0);
+                let (r, rec) = self.alu(AluOp::Sub, zero, x, size);
+                self.put(d, a, r);
+                self.lazy = Lazy::Static(rec);
+            }
+            Op::Imul { n, size, a, b } => {
+                let x = self.get(d, a);
+                let y = self.get(d, b);
+                let (lo, ovf) = if size == 4 {
+                    let x = self.b.ins().sextend(I64, x);
+                    let y = self.b.ins().sextend(I64, y);
+                    let p = self.b.ins().imul(x, y);
+                    let lo = self.b.ins().ireduce(I32, p);
+                    let back = self.b.ins().sextend(I64, lo);
+                    (lo, self.b.ins().icmp(IntCC::NotEqual, back, p))
+                } else {
+                    let x = self.sext(x, size);
+                    let y = self.sext(y, size);
+                    let p = self.b.ins().imul(x, y);
+                    let lo = self.b.ins().band_imm_u(p, mask(size) as i64);
+                    let back = self.sext(lo, size);
+                    (lo, self.b.ins().icmp(IntCC::NotEqual, back, p))
                 };
-                let i = &d.i;
-                let rel = (i.near_branch_target() as u32).wrapping_sub(i.ip32());
-                let cur = self.cur();
-                let mut target = self.b.ins().iadd_imm_s(cur, rel as i32 as i64);
-                if i.op_kind(0) == OpKind::NearBranch16 {
-                    target = self.b.ins().band_imm_u(target, 0xFFFF);
+                let c = self.bool32(ovf);
+                let zero = self.c32(0);
+                self.put_reg(n as usize, size, false, lo);
+                self.lazy = Lazy::Static(Recipe {
+                    kind: LF_MUL,
+                    size,
+                    a: lo,
+                    b: zero,
+                    c,
+                    c_zero: false,
+                    r: lo,
+                    count: 0,
+                });
+            }
+            Op::Div { signed, src } => self.div(d, signed, src),
+            Op::Cvt { wide, size } => {
+                let eax = self.reg32(EAX);
+                if wide {
+                    let s = self.sext(eax, size);
+                    let hi = self.b.ins().sshr_imm_u(s, 31);
+                    self.put_reg(EDX, size, false, hi);
+                } else {
+                    let v = self.sext(eax, size / 2);
+                    self.put_reg(EAX, size, false, v);
                 }
-                let limit = self.b.ins().load(
-                    I32,
-                    trusted(),
-                    self.st,
-                    seg_off(CS) + offset_of!(SegReg, limit) as i32,
-                );
-                let beyond = self.b.ins().icmp(IntCC::UnsignedGreaterThan, target, limit);
-                let bad = match cond {
-                    Some(c) => self.b.ins().band(c, beyond),
-                    None => beyond,
-                };
-                self.fault_exit(bad, ST_GP0);
-                let eip = match cond {
-                    Some(c) => {
-                        let next = self.next();
-                        self.b.ins().select(c, target, next)
+            }
+            Op::Setcc(cc, a) => {
+                let c = self.cond(cc);
+                let v = self.bool32(c);
+                self.put(d, a, v);
+            }
+            Op::Cmov { cc, n, size, src } => {
+                let v = self.get(d, src);
+                let c = self.cond(cc);
+                let old = self.get_reg(n as usize, size, false);
+                let r = self.b.ins().select(c, v, old);
+                self.put_reg(n as usize, size, false, r);
+            }
+            Op::Xchg(a, b) => {
+                let x = self.get(d, a);
+                let y = self.get(d, b);
+                self.put(d, a, y);
+                self.put(d, b, x);
+            }
+            Op::Jmp | Op::Jcc(_) | Op::Loop(..) => {
+                let i = &d.i;
+                let target = self.wrap(i.near_branch_target() as u32);
+                let next = self.next_eip();
+                let done = self.retired(self.k + 1);
+                let (cond, ecx) = match op {
+                    Op::Jcc(cc) => (Some(self.cond(cc)), None),
+                    Op::Loop(z, addr) => {
+                        let c = self.reg32(ECX);
+                        let c = self.b.ins().iadd_imm_s(c, -1);
+                        let c = self.b.ins().band_imm_u(c, mask(addr) as i64);
+                        let mut taken = self.b.ins().icmp_imm_u(IntCC::NotEqual, c, 0);
+                        if let Some(want) = z {
+                            let zf = self.cond(4);
+                            let ok = if want {
+                                zf
+                            } else {
+                                self.b.ins().bxor_imm_u(zf, 1)
+                            };
+                            taken = self.b.ins().band(taken, ok);
+                        }
+                        (Some(taken), Some((c, addr)))
                     }
-                    None => target,
+                    _ => (None, None),
                 };
-                self.exit(Some(eip), self.k + 1, ST_NORMAL);
+                if target > self.cs_limit {
+                    let t = self.c32(target);
+                    self.check_target(t, cond);
+                }
+                if let Some((c, addr)) = ecx {
+                    self.put_reg(ECX, addr, false, c);
+                }
+                match cond {
+                    Some(c) => {
+                        let taken = self.b.create_block();
+                        let fall = self.b.create_block();
+                        self.b.ins().brif(c, taken, &[], fall, &[]);
+                        let saved = self.lazy;
+                        self.b.switch_to_block(taken);
+                        self.goto(target, done);
+                        self.lazy = saved;
+                        self.b.switch_to_block(fall);
+                        self.goto(next, done);
+                    }
+                    None => self.goto(target, done),
+                }
+                return true;
+            }
+            Op::CallRel => {
+                let target = self.wrap(d.i.near_branch_target() as u32);
+                if target > self.cs_limit {
+                    let f = self.b.ins().iconst(I8, 1);
+                    self.fault_exit(f, ST_GP0);
+                }
+                let size = if self.code32 { 4 } else { 2 };
+                let ret = self.c32(self.next_eip());
+                self.push(size, ret);
+                self.finish_insn();
+                let done = self.retired(self.k + 1);
+                self.goto(target, done);
+                return true;
+            }
+            Op::CallInd(o) => {
+                let t = self.get(d, o);
+                self.check_target(t, None);
+                let size = if self.code32 { 4 } else { 2 };
+                let ret = self.c32(self.next_eip());
+                self.push(size, ret);
+                self.finish_insn();
+                let done = self.retired(self.k + 1);
+                self.dispatch(t, done);
+                return true;
+            }
+            Op::JmpInd(o) => {
+                let t = self.get(d, o);
+                self.check_target(t, None);
+                let done = self.retired(self.k + 1);
+                self.dispatch(t, done);
+                return true;
+            }
+            Op::Ret(imm) => {
+                let size = if self.code32 { 4 } else { 2 };
+                let (t, nsp) = self.pop(size);
+                self.check_target(t, None);
+                let nsp = if imm != 0 {
+                    self.b.ins().iadd_imm_s(nsp, imm as i64)
+                } else {
+                    nsp
+                };
+                self.set_sp(nsp);
+                let done = self.retired(self.k + 1);
+                self.dispatch(t, done);
                 return true;
             }
         }
         self.finish_insn();
         false
+    }
+
+    /// DIV/IDIV r/m32: EDX:EAX / src; #DE for a zero divisor or a
+    /// quotient that does not fit (flags are left as they are).
+    fn div(&mut self, d: &Decoded, signed: bool, src: Opnd) {
+        let dv = self.get(d, src);
+        let lo = self.reg32(EAX);
+        let hi = self.reg32(EDX);
+        let lo64 = self.b.ins().uextend(I64, lo);
+        let hi64 = self.b.ins().uextend(I64, hi);
+        let hi64 = self.b.ins().ishl_imm_u(hi64, 32);
+        let num = self.b.ins().bor(hi64, lo64);
+        let (q, r) = if signed {
+            let zero = self.b.ins().icmp_imm_u(IntCC::Equal, dv, 0);
+            self.fault_exit(zero, ST_DE);
+            let den = self.b.ins().sextend(I64, dv);
+            let all = self.c32(u32::MAX);
+            let m1 = self.b.ins().icmp(IntCC::Equal, dv, all);
+            let one = self.c64(1);
+            let den1 = self.b.ins().select(m1, one, den);
+            let q0 = self.b.ins().sdiv(num, den1);
+            let r0 = self.b.ins().srem(num, den1);
+            let neg = self.b.ins().ineg(num);
+            let q = self.b.ins().select(m1, neg, q0);
+            let z = self.c64(0);
+            let r = self.b.ins().select(m1, z, r0);
+            let q32 = self.b.ins().ireduce(I32, q);
+            let back = self.b.ins().sextend(I64, q32);
+            let bad = self.b.ins().icmp(IntCC::NotEqual, back, q);
+            // num = i64::MIN, den = -1: -num wraps to itself, which does not fit.
+            self.fault_exit(bad, ST_DE);
+            (q32, self.b.ins().ireduce(I32, r))
+        } else {
+            let bad = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, hi, dv);
+            self.fault_exit(bad, ST_DE);
+            let den = self.b.ins().uextend(I64, dv);
+            let q = self.b.ins().udiv(num, den);
+            let r = self.b.ins().urem(num, den);
+            (self.b.ins().ireduce(I32, q), self.b.ins().ireduce(I32, r))
+        };
+        self.set_reg32(EAX, q);
+        self.set_reg32(EDX, r);
     }
 
     fn push(&mut self, size: u8, v: Value) {
@@ -682,6 +1393,19 @@ impl Tr<'_, '_> {
         };
         self.store(SS, sp, size, v);
         self.set_sp(sp);
+    }
+
+    /// Reads the top of the stack: (value, new SP), SP not changed yet.
+    fn pop(&mut self, size: u8) -> (Value, Value) {
+        let esp = self.reg32(ESP);
+        let sp = if self.stack32 {
+            esp
+        } else {
+            self.b.ins().band_imm_u(esp, 0xFFFF)
+        };
+        let v = self.load(SS, sp, size);
+        let nsp = self.b.ins().iadd_imm_s(sp, size as i64);
+        (v, nsp)
     }
 
     /// ESP or SP, as the stack size says.

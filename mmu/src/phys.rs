@@ -380,6 +380,20 @@ impl PhysMem {
         }
     }
 
+    /// Read-only view of the per-page code flags, for generated code that
+    /// writes RAM inline: a store may skip [`note_write`](Self::note_write)
+    /// only when the flag of its page (physical address >> 12) is 0. The
+    /// pointer stays valid for the life of this `PhysMem` (the table never
+    /// grows); it has [`code_page_count`](Self::code_page_count) entries.
+    pub fn code_page_flags(&self) -> *const u8 {
+        self.code_pages.as_ptr()
+    }
+
+    /// Number of entries behind [`code_page_flags`](Self::code_page_flags).
+    pub fn code_page_count(&self) -> usize {
+        self.code_pages.len()
+    }
+
     /// True when a page holding cached code has been written since the last
     /// [`take_dirty_code`](Self::take_dirty_code).
     #[inline]

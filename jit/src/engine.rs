@@ -15,7 +15,7 @@ use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC};
 use crate::translate::{translate, RBlock, Region, Translated};
 use crate::JitError;
 use crane86_cpu::decode_cache::{self, Block, Decoded};
-use crane86_cpu::state::{cr0, flags, CpuState, CS};
+use crane86_cpu::state::{cr0, flags, CpuState, CS, ESP};
 use crane86_cpu::{BlockEngine, BlockRun, Exception, Exec};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -26,7 +26,13 @@ use std::ffi::c_void;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-/// Tuning knobs.
+/// Tuning knobs. The defaults can be overridden for experiments with
+/// `CRANE86_JIT_THR` (threshold), `CRANE86_JIT_CHAIN` (chain_limit) and
+/// `CRANE86_JIT_RB` (region_blocks). Debugging aids: `CRANE86_JIT_STATS`
+/// prints the counters every 5 s, `CRANE86_JIT_TRACE` every compiled
+/// region's instructions and every region run (entry, exit, status),
+/// `CRANE86_JIT_IR` the Cranelift IR of each region, `CRANE86_JIT_EXITS`
+/// the commonest region exits at the end.
 #[derive(Clone, Debug)]
 pub struct JitConfig {
     /// Runs of a block before it is compiled (0 or 1: compile at once).
@@ -37,17 +43,27 @@ pub struct JitConfig {
     /// region and by chaining regions (at least one block always runs).
     /// Bounds interrupt latency together with the dispatcher's block length.
     pub chain_limit: u32,
-    /// Most guest blocks in one region.
+    /// Most guest blocks in one region. Compile time grows faster than
+    /// the region (register allocation dominates), and a region is
+    /// compiled again whenever one of its blocks is invalidated: 16 keeps
+    /// the hot loops of benchmarks whole while Linux, whose boot runs
+    /// much code a few dozen times, spends little time compiling.
     pub region_blocks: usize,
 }
 
 impl Default for JitConfig {
     fn default() -> Self {
+        let env = |k: &str, d: u32| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
         JitConfig {
-            threshold: 40,
+            threshold: env("CRANE86_JIT_THR", 40),
             code_capacity: 64 << 20,
-            chain_limit: 4096,
-            region_blocks: 96,
+            chain_limit: env("CRANE86_JIT_CHAIN", 4096),
+            region_blocks: env("CRANE86_JIT_RB", 16) as usize,
         }
     }
 }
@@ -128,7 +144,12 @@ type BlockFn = unsafe extern "C" fn(*mut Ctx, *mut CpuState, u32) -> u64;
 
 /// The machine facts a region was compiled under: the code there (and the
 /// blocks its branches reach) is only what it was compiled from while
-/// these hold.
+/// these hold, and (with paging) while each linear page of the region
+/// still maps to the physical page its code was taken from
+/// ([`Compiled::pages`]). The mapping, not CR3, is what matters: kernel
+/// code is mapped alike in every address space (and Linux's `text_poke`
+/// switches CR3 around a code write), while one CR3 can map a linear
+/// page elsewhere after a page-table write and a TLB flush.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Guard {
     cs_base: u32,
@@ -136,8 +157,7 @@ struct Guard {
     code32: bool,
     stack32: bool,
     cpl: u8,
-    /// CR3 when paging is on, else `u64::MAX`.
-    cr3: u64,
+    paging: bool,
     a20: bool,
 }
 
@@ -150,11 +170,7 @@ impl Guard {
             code32: s.code32(),
             stack32: s.stack32(),
             cpl: s.cpl,
-            cr3: if s.cr0 & cr0::PG != 0 {
-                s.cr3 as u64
-            } else {
-                u64::MAX
-            },
+            paging: s.cr0 & cr0::PG != 0,
             a20: x.mem.a20_enabled(),
         }
     }
@@ -174,6 +190,9 @@ struct Compiled {
     guard: Guard,
     /// Decode-cache indices of the blocks in the region.
     members: Vec<u32>,
+    /// With paging: (linear page, physical page) of every page holding
+    /// code of the region, checked at each entry.
+    pages: Vec<(u32, u64)>,
     /// Own copies of the instructions (the `step` trampoline points into them).
     _insns: Vec<Box<[Decoded]>>,
     /// Exits at an indirect branch whose target was not in the region.
@@ -216,6 +235,12 @@ pub struct Jit {
     ctx: Box<Ctx>,
     /// `CRANE86_JIT_EXITS`: region exits by (entry EIP, exit EIP, status).
     debug: Option<HashMap<(u32, u32, u64), u64>>,
+    /// `CRANE86_JIT_TRACE`.
+    trace: bool,
+    /// `CRANE86_JIT_IR`.
+    show_ir: bool,
+    /// `CRANE86_JIT_STATS`: print the counters every few seconds.
+    stats_at: Option<Instant>,
 }
 
 impl Drop for Jit {
@@ -290,6 +315,9 @@ impl Jit {
             stats: JitStats::default(),
             ctx: Box::new(Ctx::new()),
             debug: std::env::var_os("CRANE86_JIT_EXITS").map(|_| HashMap::default()),
+            trace: std::env::var_os("CRANE86_JIT_TRACE").is_some(),
+            show_ir: std::env::var_os("CRANE86_JIT_IR").is_some(),
+            stats_at: std::env::var_os("CRANE86_JIT_STATS").map(|_| Instant::now()),
         })
     }
 
@@ -333,7 +361,7 @@ impl Jit {
             return None;
         }
         let lin = g.cs_base.wrapping_add(eip);
-        let phys = if g.cr3 != u64::MAX {
+        let phys = if g.paging {
             x.tlb.fetch(lin, g.cpl == 3)?
         } else {
             lin as u64
@@ -345,13 +373,68 @@ impl Jit {
         if info.eip != eip || end - 1 > g.cs_limit || (!g.code32 && end > 0x10000) {
             return None;
         }
+        if g.paging {
+            let last = lin.wrapping_add(info.len - 1);
+            if last & !0xFFF != lin & !0xFFF {
+                x.tlb.fetch(last, g.cpl == 3)?;
+            }
+        }
         Some(idx)
     }
 
+    /// The (linear page, physical page) pairs holding region blocks
+    /// `members` under paging, as the TLB maps them now.
+    fn pages_of(&self, x: &Exec<'_>, g: &Guard, members: &[u32]) -> Vec<(u32, u64)> {
+        let mut v: Vec<(u32, u64)> = Vec::new();
+        if !g.paging {
+            return v;
+        }
+        for &m in members {
+            let info = self.slots[m as usize].info.as_ref().unwrap();
+            let lin = g.cs_base.wrapping_add(info.eip);
+            let last = lin.wrapping_add(info.len.max(1) - 1);
+            for l in [lin, last] {
+                let page = l & !0xFFF;
+                if v.iter().any(|&(p, _)| p == page) {
+                    continue;
+                }
+                let phys = x.tlb.fetch(page, g.cpl == 3).unwrap_or(u64::MAX);
+                v.push((page, phys));
+            }
+        }
+        v
+    }
+
+    /// Whether region `c` may run now: same machine facts, and every page
+    /// of it mapped as when it was compiled. A page missing from the TLB
+    /// (evicted, or flushed by a CR3 load) is not known to be wrong:
+    /// the region is only passed over until the interpreter, fetching
+    /// from that page, brings its translation back.
+    fn valid(c: &Compiled, x: &Exec<'_>, g: &Guard) -> Check {
+        if c.guard != *g {
+            return Check::Bad;
+        }
+        let mut r = Check::Ok;
+        for &(lin, phys) in &c.pages {
+            match x.tlb.fetch(lin, g.cpl == 3) {
+                Some(p) if p == phys => {}
+                Some(_) => return Check::Bad,
+                None => r = Check::Miss,
+            }
+        }
+        r
+    }
+
     /// Forms the region entered at block `idx` and compiles it.
-    fn compile(&mut self, x: &mut Exec<'_>, idx: u32) -> Result<(), JitError> {
+    /// Returns false when the block cannot head a region now (a page of
+    /// it is not in the TLB, so its mapping could not be checked).
+    fn compile(&mut self, x: &mut Exec<'_>, idx: u32) -> Result<bool, JitError> {
         let t0 = Instant::now();
         let g = Guard::of(x);
+        let eip = self.slots[idx as usize].info.as_ref().map_or(0, |i| i.eip);
+        if self.block_at(x, &g, eip) != Some(idx) {
+            return Ok(false);
+        }
         let min_runs = if self.cfg.threshold <= 2 {
             1
         } else {
@@ -453,12 +536,28 @@ impl Jit {
             code32: g.code32,
             stack32: g.stack32,
             cs_limit: g.cs_limit,
-            paging: g.cr3 != u64::MAX,
+            paging: g.paging,
             a20: g.a20,
             ind,
         };
+        if self.trace {
+            eprintln!("jit: region {} guard {:x?}", self.regions.len(), g);
+            for (k, c) in copies.iter().enumerate() {
+                eprintln!("jit:  block {k}");
+                for d in c.iter() {
+                    eprintln!("jit:    {:08x} {}", d.i.ip32(), d.i);
+                }
+            }
+        }
         self.cl.clear();
         let tr: Translated = translate(&mut self.cl.func, &mut self.fctx, &*self.isa, &region);
+        if self.show_ir {
+            eprintln!(
+                "jit: IR of region {}:\n{}",
+                self.regions.len(),
+                self.cl.func.display()
+            );
+        }
         let compiled = self
             .cl
             .compile(&*self.isa, &mut ControlPlane::default())
@@ -496,9 +595,11 @@ impl Jit {
         self.stats.guest_insns += n_insns as u64;
         self.stats.inlined += tr.inlined as u64;
         self.stats.code_bytes += len as u64;
+        let pages = self.pages_of(x, &g, &members);
         self.regions.push(Some(Box::new(Compiled {
             f,
             guard: g,
+            pages,
             members,
             _insns: copies,
             ind_misses: 0,
@@ -506,7 +607,7 @@ impl Jit {
             exits: 0,
         })));
         self.stats.compile_time += t0.elapsed();
-        Ok(())
+        Ok(true)
     }
 
     /// Runs region `id` from its block `pos`: returns its exit code.
@@ -549,7 +650,7 @@ impl Jit {
         let idx = self.block_at(x, &g, x.s.eip)?;
         let r = self.slots[idx as usize].region?;
         let c = self.regions[r.0 as usize].as_ref()?;
-        (c.guard == g).then_some(r)
+        (Self::valid(c, x, &g) == Check::Ok).then_some(r)
     }
 
     /// Notes an exit of region `id` (at an indirect branch of its block
@@ -614,6 +715,56 @@ impl Jit {
     }
 }
 
+/// A copy of a decoded block's instructions as they are at `eip`.
+///
+/// The decode cache keys blocks by physical address (and code size), so
+/// one block serves every linear address its page is seen at — code run
+/// at its physical address before paging is enabled and at its virtual
+/// address after, or real-mode code reached through another CS base.
+/// Its instructions keep the IP they were decoded at, which the
+/// interpreter never relies on (it only uses target - IP). Generated code
+/// bakes EIPs in (exits, return addresses, branch targets, the block
+/// links of a region), so the copy is moved to where it runs now.
+fn rebase(insns: &[Decoded], eip: u32) -> Box<[Decoded]> {
+    let mut v: Box<[Decoded]> = insns.into();
+    let Some(ip0) = v.first().map(|d| d.i.ip32()) else {
+        return v;
+    };
+    let delta = eip.wrapping_sub(ip0);
+    if delta == 0 {
+        return v;
+    }
+    for d in v.iter_mut() {
+        let i = &mut d.i;
+        let ip = i.ip32().wrapping_add(delta);
+        i.set_next_ip32(ip.wrapping_add(i.len() as u32));
+        for k in 0..i.op_count() {
+            match i.op_kind(k) {
+                iced_x86::OpKind::NearBranch16 => {
+                    let t = (i.near_branch16() as u32).wrapping_add(delta);
+                    i.set_near_branch16(t as u16);
+                }
+                iced_x86::OpKind::NearBranch32 => {
+                    let t = i.near_branch32().wrapping_add(delta);
+                    i.set_near_branch32(t);
+                }
+                _ => {}
+            }
+        }
+    }
+    v
+}
+
+/// The outcome of [`Jit::valid`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Check {
+    Ok,
+    /// Some page of the region is not in the TLB: do not run it now.
+    Miss,
+    /// Compiled under other facts or another mapping: drop it.
+    Bad,
+}
+
 impl BlockEngine for Jit {
     fn run_block(&mut self, x: &mut Exec<'_>, idx: u32, block: &Block) -> BlockRun {
         let i = idx as usize;
@@ -638,19 +789,32 @@ impl BlockEngine for Jit {
                 key,
                 len: block.len,
                 eip: x.s.eip,
-                insns: block.insns.clone().into_boxed_slice(),
+                insns: rebase(&block.insns, x.s.eip),
             }));
             self.by_key.insert(key, idx);
+        }
+        if let Some(t) = self.stats_at {
+            if t.elapsed() > Duration::from_secs(5) {
+                eprintln!("{}", self.stats);
+                self.stats_at = Some(Instant::now());
+            }
         }
         let g = Guard::of(x);
         self.slots[i].runs = self.slots[i].runs.saturating_add(1);
         if let Some((id, _)) = self.slots[i].region {
-            if self.regions[id as usize]
+            let check = self.regions[id as usize]
                 .as_ref()
-                .is_none_or(|c| c.guard != g)
-            {
-                self.drop_region(id);
-                self.slots[i].region = None;
+                .map_or(Check::Bad, |c| Self::valid(c, x, &g));
+            match check {
+                Check::Ok => {}
+                Check::Miss => {
+                    self.stats.declined += 1;
+                    return BlockRun::Declined;
+                }
+                Check::Bad => {
+                    self.drop_region(id);
+                    self.slots[i].region = None;
+                }
             }
         }
         let slot = &mut self.slots[i];
@@ -659,11 +823,18 @@ impl BlockEngine for Jit {
                 self.stats.declined += 1;
                 return BlockRun::Declined;
             }
-            if let Err(_e) = self.compile(x, idx) {
-                self.slots[i].failed = true;
-                self.stats.failures += 1;
-                self.stats.declined += 1;
-                return BlockRun::Declined;
+            match self.compile(x, idx) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.stats.declined += 1;
+                    return BlockRun::Declined;
+                }
+                Err(_e) => {
+                    self.slots[i].failed = true;
+                    self.stats.failures += 1;
+                    self.stats.declined += 1;
+                    return BlockRun::Declined;
+                }
             }
         }
         // Machine facts generated code reads; helpers that could change
@@ -687,9 +858,16 @@ impl BlockEngine for Jit {
         let result = loop {
             self.stats.hits += 1;
             self.ctx.budget = (limit - total.min(limit)).max(1) as u32;
+            let pre = (x.s.eip, x.s.cr0, x.s.gpr[ESP]);
             let code = self.enter(x, cur);
             let retired = code & 0xFFFF_FFFF;
             total += retired;
+            if self.trace {
+                eprintln!(
+                    "jit: run {}@{} eip {:08x} esp {:08x} cr0 {:08x} -> eip {:08x} esp {:08x} status {:x} retired {}",
+                    cur.0, cur.1, pre.0, pre.2, pre.1, x.s.eip, x.s.gpr[ESP], code >> 32, retired
+                );
+            }
             if let Some(d) = self.debug.as_mut() {
                 let c = self.regions[cur.0 as usize].as_ref().unwrap();
                 let m = c.members[cur.1 as usize];

@@ -23,6 +23,14 @@
 //! Three machine modes: 32-bit protected mode with flat code and stack,
 //! the same with paging, and real mode (16-bit code and addressing).
 //!
+//! A program that ends normally runs a second time from the same physical
+//! bytes at another EIP, with the registers, flags and memory it left:
+//! through a CS whose base is 4 KiB higher (protected and real mode) or
+//! through a second linear alias of the code pages (paging). The decode
+//! cache keys blocks by physical address, so the second run reuses the
+//! first run's blocks at new EIPs — as Linux does when its early code runs
+//! at physical addresses before paging and at virtual ones after.
+//!
 //! Seeds: `CRANE86_FUZZ_SEEDS=N` runs seeds 0..N (default 300, which
 //! takes a few seconds in release mode); `CRANE86_FUZZ_SEED=S` runs one
 //! seed and prints its program.
@@ -128,7 +136,9 @@ enum Ins {
         value: u8,
         inc: bool,
     },
-    /// MOV reg, imm of the address (offset in CS) of a slot.
+    /// The address (offset in CS) of a slot into a register, position
+    /// independent (CALL to the next instruction, POP reg, ADD reg,
+    /// distance), so it is right at either alias of the program.
     MovAddr(R, (usize, usize)),
 }
 
@@ -994,6 +1004,33 @@ fn assemble(mode: Mode, groups: &[Vec<Ins>]) -> Vec<u8> {
         let mut out = Vec::new();
         for &(g, k) in &slots {
             ips.insert((g, k), ip);
+            if let Ins::MovAddr(r, to) = &groups[g][k] {
+                let (call, add) = if r.size() == 2 {
+                    ("Call_rel16", "Add_rm16_imm16")
+                } else {
+                    ("Call_rel32_32", "Add_rm32_imm32")
+                };
+                let clen = if r.size() == 2 { 3 } else { 5 };
+                let call = Instruction::with_branch(code(call), ip + clen).unwrap();
+                ip += enc.encode(&call, ip).unwrap() as u64;
+                let pushed = ip;
+                let pop = Instruction::with1(code(&format!("Pop_r{}", r.size() * 8)), *r).unwrap();
+                ip += enc.encode(&pop, ip).unwrap() as u64;
+                let t = if pass == 0 {
+                    ip
+                } else {
+                    *ips.get(to).unwrap_or(&0)
+                };
+                let m = if r.size() == 2 {
+                    0xFFFF
+                } else {
+                    u32::MAX as u64
+                };
+                let add =
+                    Instruction::with2(code(add), *r, (t.wrapping_sub(pushed) & m) as u32).unwrap();
+                ip += enc.encode(&add, ip).unwrap() as u64;
+                continue;
+            }
             let insn = match &groups[g][k] {
                 Ins::Fixed(i) => *i,
                 Ins::Branch(c, to) => {
@@ -1008,19 +1045,7 @@ fn assemble(mode: Mode, groups: &[Vec<Ins>]) -> Vec<u8> {
                     let a = if pass == 0 { 0x1000 } else { imm_at[target] };
                     patch_insn(a, *value, *inc)
                 }
-                Ins::MovAddr(r, to) => {
-                    let t = if pass == 0 {
-                        ip
-                    } else {
-                        *ips.get(to).unwrap_or(&0)
-                    };
-                    let c = if r.size() == 2 {
-                        "Mov_r16_imm16"
-                    } else {
-                        "Mov_r32_imm32"
-                    };
-                    Instruction::with2(code(c), *r, t as u32).unwrap()
-                }
+                Ins::MovAddr(..) => unreachable!("encoded above"),
             };
             let n = enc.encode(&insn, ip).unwrap();
             let co = enc.get_constant_offsets();
@@ -1097,6 +1122,12 @@ fn seg(selector: u16, base: u32, limit: u32, d: u64) -> SegReg {
     }
 }
 
+/// Linear offset of the second alias of the code with paging (PD entry 1
+/// shares the page table of entry 0).
+const ALIAS: u32 = 0x40_0000;
+/// Base of the code segment of the second run (protected and real mode).
+const CS2_BASE: u32 = 0x1000;
+
 fn machine(mode: Mode, program: &[u8], seed: u64, flags_seed: u32) -> (Cpu, PhysMem) {
     let rom = vec![0xF4u8; 0x10000];
     let mut mem = PhysMem::new(RAM, &rom).unwrap();
@@ -1139,7 +1170,8 @@ fn machine(mode: Mode, program: &[u8], seed: u64, flags_seed: u32) -> (Cpu, Phys
     let data = desc(DATA, DS_LIMIT, 0x93, 0x4);
     let small = desc(ES_BASE, ES_LIMIT, 0x93, 0x4);
     let ro = desc(DATA, DS_LIMIT, 0x91, 0x4);
-    let gdt = [0u64, code32, flat, data, small, ro, flat];
+    let code32b = desc(CS2_BASE, 0xFFFFF, 0x9B, 0xC);
+    let gdt = [0u64, code32, flat, data, small, ro, flat, code32b];
     for (k, d) in gdt.iter().enumerate() {
         mem.write_ram(GDT as u64 + 8 * k as u64, &d.to_le_bytes());
     }
@@ -1152,7 +1184,7 @@ fn machine(mode: Mode, program: &[u8], seed: u64, flags_seed: u32) -> (Cpu, Phys
     s.cr0 = cr0::ET | cr0::PE;
     s.gdtr = TableReg {
         base: GDT,
-        limit: 8 * 7 - 1,
+        limit: 8 * 8 - 1,
     };
     s.idtr = TableReg {
         base: IDT,
@@ -1169,6 +1201,10 @@ fn machine(mode: Mode, program: &[u8], seed: u64, flags_seed: u32) -> (Cpu, Phys
     s.eip = CODE;
     if mode == Mode::Paged {
         mem.write_ram(PD as u64, &(PT | 3).to_le_bytes());
+        mem.write_ram(
+            PD as u64 + 4 * (ALIAS >> 22) as u64,
+            &(PT | 3).to_le_bytes(),
+        );
         for p in 0..1024u32 {
             let addr = p << 12;
             let mut pte = addr | 3;
@@ -1193,10 +1229,43 @@ struct Outcome {
     mem: PhysMem,
 }
 
+/// EIP after the HLT that ends the program (its normal end).
+fn end_eip(mode: Mode, program: &[u8]) -> u32 {
+    if mode == Mode::Real16 {
+        program.len() as u32
+    } else {
+        CODE + program.len() as u32
+    }
+}
+
+/// Moves a CPU that ended the program normally to the start of the
+/// program's second alias (see the module notes).
+fn second_run(mode: Mode, cpu: &mut Cpu) {
+    let s = &mut cpu.s;
+    s.halted = false;
+    match mode {
+        Mode::Real16 => {
+            s.seg[CS] = SegReg::real(((CODE - CS2_BASE) >> 4) as u16);
+            s.eip = CS2_BASE;
+        }
+        Mode::Pm32 => {
+            let d = desc(CS2_BASE, 0xFFFFF, 0x9B, 0xC);
+            s.seg[CS] = seg(0x38, CS2_BASE, u32::MAX, d);
+            s.eip = CODE - CS2_BASE;
+        }
+        Mode::Paged => s.eip = ALIAS + CODE,
+    }
+}
+
 fn run(mode: Mode, program: &[u8], seed: u64, fs: u32, jit: Option<&mut Jit>) -> Outcome {
     let (mut cpu, mut mem) = machine(mode, program, seed, fs);
     let mut io = NoIo;
     let mut jit = jit;
+    let mut first = true;
+    // The second run gets fewer instructions: the first one's SMC may
+    // have changed loop counts and targets, and a runaway program is slow
+    // to run with every block compiled on first use.
+    let mut cap = 2_000_000;
     let exit = loop {
         let e = cpu.run_with(
             &mut mem,
@@ -1204,7 +1273,13 @@ fn run(mode: Mode, program: &[u8], seed: u64, fs: u32, jit: Option<&mut Jit>) ->
             10_000,
             jit.as_mut().map(|j| &mut **j as &mut dyn BlockEngine),
         );
-        if e != Exit::Yield || cpu.icount > 2_000_000 {
+        if first && e == Exit::Halted && cpu.s.eip == end_eip(mode, program) {
+            first = false;
+            second_run(mode, &mut cpu);
+            cap = cpu.icount + 100_000;
+            continue;
+        }
+        if e != Exit::Yield || cpu.icount > cap {
             break e;
         }
     };
@@ -1304,12 +1379,13 @@ fn jit_matches_interpreter() {
         let reference = run(mode, &prog, seed, fs, None);
         insns += reference.cpu.icount;
         // Halting anywhere but after the last instruction means a handler ran.
-        let end = if mode == Mode::Real16 {
-            prog.len() as u32
-        } else {
-            CODE + prog.len() as u32
+        let end = end_eip(mode, &prog);
+        let end2 = match mode {
+            Mode::Real16 => end + CS2_BASE,
+            Mode::Pm32 => end - CS2_BASE,
+            Mode::Paged => end + ALIAS,
         };
-        if reference.cpu.s.eip != end {
+        if reference.cpu.s.eip != end2 {
             faults += 1;
             let v = if reference.exit == Exit::TripleFault {
                 255

@@ -25,6 +25,10 @@ pub struct Clock {
     skipped_ns: u64,
     /// Host time the guest must not see pass (the translator compiling).
     stolen_ns: u64,
+    /// The latest time handed out: compile time is stolen only after the
+    /// run loop regains control, so host time minus the stolen time can
+    /// step back; the clock stands still until it has caught up instead.
+    last_ns: std::cell::Cell<u64>,
 }
 
 impl Clock {
@@ -35,6 +39,7 @@ impl Clock {
             icount: 0,
             skipped_ns: 0,
             stolen_ns: 0,
+            last_ns: std::cell::Cell::new(0),
         }
     }
 
@@ -47,7 +52,13 @@ impl Clock {
 
     pub fn now_ns(&self) -> u64 {
         match self.icount_shift {
-            None => (self.start.elapsed().as_nanos() as u64).saturating_sub(self.stolen_ns),
+            None => {
+                let t = (self.start.elapsed().as_nanos() as u64)
+                    .saturating_sub(self.stolen_ns)
+                    .max(self.last_ns.get());
+                self.last_ns.set(t);
+                t
+            }
             Some(s) => (self.icount << s) + self.skipped_ns,
         }
     }
@@ -469,5 +480,24 @@ impl Platform for Board {
 
     fn stop_requested(&self) -> bool {
         self.request.is_some()
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Clock;
+
+    #[test]
+    fn stolen_time_never_runs_the_clock_backwards() {
+        let mut c = Clock::host();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let before = c.now_ns();
+        assert!(before > 0);
+        // Compile time accounted after the guest already saw it pass.
+        c.steal(3_600_000_000_000);
+        let after = c.now_ns();
+        assert_eq!(after, before, "the clock stands still until it catches up");
+        c.steal(0);
+        assert!(c.now_ns() >= after);
     }
 }

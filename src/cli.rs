@@ -52,9 +52,9 @@ pub struct Cli {
     #[arg(long = "no-reboot")]
     pub no_reboot: bool,
 
-    /// Execution engine: interp (the reference interpreter, the default)
-    /// or jit (Cranelift translation of hot blocks; `tcg` is an alias).
-    #[arg(long, value_name = "ACCEL", default_value = "interp")]
+    /// Execution engine: jit (Cranelift translation of hot blocks, the
+    /// default; `tcg` is an alias) or interp (the reference interpreter).
+    #[arg(long, value_name = "ACCEL", default_value = "jit")]
     pub accel: String,
 
     /// Boot this kernel directly: a Linux bzImage or a multiboot kernel.

@@ -456,13 +456,38 @@ fn suspicious_kernel_lines(log: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The default engine (the JIT) boots the kernel to a shell that keeps
+/// answering: several commands typed one after another, each waited for
+/// (so timer and serial interrupts keep arriving after user input).
 #[test]
 fn debian_kernel_boots_to_a_shell_and_powers_off() {
-    let Some(mut g) = Guest::boot(&[]) else {
+    shell_session(&[]);
+}
+
+/// The same session under the reference interpreter.
+#[test]
+fn debian_kernel_boots_under_the_interpreter() {
+    shell_session(&["-accel", "interp"]);
+}
+
+fn shell_session(extra: &[&str]) {
+    let Some(mut g) = Guest::boot(extra) else {
         return;
     };
     let init = g.wait_for(INIT_LINE, 0);
-    let prompt = g.wait_for(PROMPT, init);
+    let mut prompt = g.wait_for(PROMPT, init);
+    for (cmd, answer) in [
+        ("echo $((6 * 7))", "42"),
+        ("sleep 1; echo slept", "slept"),
+        (
+            "grep -q timer /proc/interrupts && echo has-timer",
+            "has-timer",
+        ),
+    ] {
+        g.type_line(cmd);
+        let done = g.wait_for(&format!("\n{answer}\r\n"), prompt);
+        prompt = g.wait_for(PROMPT, done);
+    }
     g.type_line("uname -a; cat /proc/cpuinfo; ls /; poweroff -f");
     let status = g.wait_exit();
     let out = g.output();

@@ -167,7 +167,7 @@ fn bench(
 fn main() -> Result<()> {
     let root = workspace_root();
     let mut runs = 3usize;
-    let mut accel = "interp".to_string();
+    let mut accel = "jit".to_string();
     let mut guest = root.join("target/debian-guest");
     let mut timeout = Duration::from_secs(900);
     let mut want_qemu = true;

@@ -4,7 +4,7 @@
 //! side, with the JIT's statistics.
 //!
 //! Usage: `cargo run --release -p crane86-jit --example jit_bench -- ROM [RUNS] [interp|jit]`
-//! e.g. `... -- benches/roms/jit_mix.asm 5`
+//! e.g. `... -- benches/roms/intloop.asm 5`
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -11,7 +11,7 @@
 //! code, the successor within the CS limit.
 
 use crate::code_cache::CodeCache;
-use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC};
+use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC, ST_SLOW};
 use crate::translate::{translate, RBlock, Region, Translated};
 use crate::JitError;
 use crane86_cpu::decode_cache::{self, Block, Decoded};
@@ -21,7 +21,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::c_void;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -231,6 +231,12 @@ pub struct Jit {
     regions: Vec<Option<Box<Compiled>>>,
     /// Regions each block belongs to (ids; may be stale).
     member_of: HashMap<u32, Vec<u32>>,
+    /// Region exits before an instruction whose memory access missed the
+    /// fast path, by linear address of the instruction.
+    slow_exits: HashMap<u32, u32>,
+    /// Instructions that left regions that way `SLOW_EXITS` times: their
+    /// accesses call the interpreter's helpers instead.
+    slow: HashSet<u32>,
     stats: JitStats,
     ctx: Box<Ctx>,
     /// `CRANE86_JIT_EXITS`: region exits by (entry EIP, exit EIP, status).
@@ -267,6 +273,8 @@ const REGION_INSNS: usize = 1500;
 const MAX_COMPILES: u32 = 8;
 /// Indirect-branch targets remembered per region.
 const MAX_IND: usize = 24;
+/// Slow-path exits at one instruction before its accesses call helpers.
+const SLOW_EXITS: u32 = 16;
 
 impl Jit {
     pub fn new() -> Result<Self, JitError> {
@@ -312,6 +320,8 @@ impl Jit {
             by_key: HashMap::default(),
             regions: Vec::new(),
             member_of: HashMap::default(),
+            slow_exits: HashMap::default(),
+            slow: HashSet::default(),
             stats: JitStats::default(),
             ctx: Box::new(Ctx::new()),
             debug: std::env::var_os("CRANE86_JIT_EXITS").map(|_| HashMap::default()),
@@ -539,6 +549,8 @@ impl Jit {
             paging: g.paging,
             a20: g.a20,
             ind,
+            cs_base: g.cs_base,
+            slow: &self.slow,
         };
         if self.trace {
             eprintln!("jit: region {} guard {:x?}", self.regions.len(), g);
@@ -691,6 +703,30 @@ impl Jit {
                 self.drop_region(id);
                 self.stats.recompiles += 1;
             }
+        }
+    }
+
+    /// Notes an exit of region `id` before the instruction at linear
+    /// address `lin`, whose memory access missed the fast path: once it
+    /// keeps doing so, the instruction is compiled with helper calls and
+    /// the region dropped to be compiled again.
+    fn note_slow(&mut self, id: u32, lin: u32) {
+        let marked = if self.slow.contains(&lin) {
+            // Compiled before the instruction was marked.
+            true
+        } else {
+            let n = self.slow_exits.entry(lin).or_insert(0);
+            *n += 1;
+            if *n >= SLOW_EXITS {
+                self.slow.insert(lin);
+                true
+            } else {
+                false
+            }
+        };
+        if marked {
+            self.drop_region(id);
+            self.stats.recompiles += 1;
         }
     }
 
@@ -876,6 +912,7 @@ impl BlockEngine for Jit {
             }
             match (code >> 32) & 0xFF {
                 ST_NORMAL => self.note_exit(cur.0, None, 0),
+                ST_SLOW => self.note_slow(cur.0, x.s.seg[CS].base.wrapping_add(x.s.eip)),
                 ST_IND => self.note_exit(cur.0, Some((code >> 40) as usize), x.s.eip),
                 ST_FAULT | ST_PANIC => {
                     break Err(self.ctx.exc.take().unwrap_or(Exception::Unimplemented))

@@ -87,6 +87,9 @@ pub const ST_PANIC: u64 = 4;
 pub const ST_IND: u64 = 5;
 /// #DE detected inline (DIV/IDIV); state before the instruction.
 pub const ST_DE: u64 = 6;
+/// Like `ST_NORMAL`, before an instruction whose memory access missed the
+/// inline fast path (EIP is at that instruction, which did not run).
+pub const ST_SLOW: u64 = 7;
 
 pub const fn exit_code(retired: u32, status: u64) -> u64 {
     retired as u64 | status << 32

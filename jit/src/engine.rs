@@ -159,6 +159,11 @@ struct Guard {
     cpl: u8,
     paging: bool,
     a20: bool,
+    /// Segments (bit per register) that are flat plain data segments:
+    /// base 0, limit 4 GiB - 1, present, writable, expand-up. Their
+    /// accesses skip the segment checks; a helper that changes a segment
+    /// register ends the region.
+    flat: u8,
 }
 
 impl Guard {
@@ -172,8 +177,22 @@ impl Guard {
             cpl: s.cpl,
             paging: s.cr0 & cr0::PG != 0,
             a20: x.mem.a20_enabled(),
+            flat: flat_mask(s),
         }
     }
+}
+
+/// The segments of `s` that are flat plain data segments (bit per register).
+fn flat_mask(s: &CpuState) -> u8 {
+    use crane86_cpu::state::ar;
+    let want = ar::P | ar::RW;
+    let mut m = 0;
+    for (k, g) in s.seg.iter().enumerate().take(6) {
+        if g.base == 0 && g.limit == u32::MAX && g.ar & (want | ar::CODE | ar::DC) == want {
+            m |= 1 << k;
+        }
+    }
+    m
 }
 
 /// A decode-cache block as the engine saw it (its own copy, so regions can
@@ -421,7 +440,12 @@ impl Jit {
     /// the region is only passed over until the interpreter, fetching
     /// from that page, brings its translation back.
     fn valid(c: &Compiled, x: &Exec<'_>, g: &Guard) -> Check {
-        if c.guard != *g {
+        // Only the segments the region relies on need to be flat still.
+        let g_used = Guard {
+            flat: g.flat & c.guard.flat,
+            ..*g
+        };
+        if c.guard != g_used {
             return Check::Bad;
         }
         let mut r = Check::Ok;
@@ -550,6 +574,7 @@ impl Jit {
             a20: g.a20,
             ind,
             cs_base: g.cs_base,
+            flat: g.flat,
             slow: &self.slow,
         };
         if self.trace {
@@ -610,7 +635,10 @@ impl Jit {
         let pages = self.pages_of(x, &g, &members);
         self.regions.push(Some(Box::new(Compiled {
             f,
-            guard: g,
+            guard: Guard {
+                flat: tr.flat_used,
+                ..g
+            },
             pages,
             members,
             _insns: copies,

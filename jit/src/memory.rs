@@ -109,17 +109,24 @@ impl Tr<'_, '_> {
 
     /// The inline fast-path test of an access: (ok, physical address).
     fn fast_check(&mut self, seg: usize, off: Value, size: u8, write: bool) -> (Value, Value) {
-        let si = self.seg_info(seg);
         let env = self.env();
-        // Segment: plain data segment, last byte within the limit.
-        let off64 = self.b.ins().uextend(I64, off);
-        let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
-        let in_limit = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, last, si.limit);
-        let seg_ok = self.b.ins().band(si.plain, in_limit);
-        let lin = self.b.ins().iadd(si.base, off);
+        // Segment: plain data segment, last byte within the limit. A flat
+        // one needs no test: an access wrapping past 4 GiB crosses a page
+        // (paging) or ends beyond RAM, so the tests below reject it.
+        let (seg_ok, lin) = if self.flat & (1 << seg) != 0 {
+            self.flat_used |= 1 << seg;
+            (None, off)
+        } else {
+            let si = self.seg_info(seg);
+            let off64 = self.b.ins().uextend(I64, off);
+            let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
+            let in_limit = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, last, si.limit);
+            let seg_ok = self.b.ins().band(si.plain, in_limit);
+            (Some(seg_ok), self.b.ins().iadd(si.base, off))
+        };
         let lin64 = self.b.ins().uextend(I64, lin);
         // Paging (known for the region): a TLB hit for this kind of
         // access, within one page; physical = linear + addend, mod 2^32.
@@ -176,11 +183,14 @@ impl Tr<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, end, env.ram_size);
         let high = self.b.ins().band(above, fits);
         let ram_ok = self.b.ins().bor(low, high);
-        let ok = match tr_ok {
-            Some(t) => self.b.ins().band(seg_ok, t),
-            None => seg_ok,
+        let ok = match (seg_ok, tr_ok) {
+            (Some(s), Some(t)) => {
+                let st = self.b.ins().band(s, t);
+                self.b.ins().band(st, ram_ok)
+            }
+            (Some(x), None) | (None, Some(x)) => self.b.ins().band(x, ram_ok),
+            (None, None) => ram_ok,
         };
-        let ok = self.b.ins().band(ok, ram_ok);
         (ok, phys)
     }
 

@@ -184,13 +184,16 @@ pub unsafe extern "C" fn h_step(
             c.settle_flags(&mut x.s.eflags);
             let d = &*d;
             let esp = x.s.gpr[ESP];
+            let segs = x.s.seg;
             x.s.eip = next;
             x.s.tsc = x.s.tsc.wrapping_add(base as u64);
             let r = step(x, d, cur);
             x.s.tsc = x.s.tsc.wrapping_sub(base as u64);
             match r {
                 Ok(()) => {
-                    if x.end_block || x.s.eip != next || x.mem.code_written() {
+                    // A segment register changed: the region was compiled
+                    // for the old ones (flat segments skip their checks).
+                    if x.end_block || x.s.eip != next || x.mem.code_written() || x.s.seg != segs {
                         exit_code(done + 1, ST_STOP)
                     } else {
                         0

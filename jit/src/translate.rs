@@ -63,6 +63,10 @@ pub struct Region<'a> {
     pub ind: Vec<usize>,
     /// CS base the region was formed under.
     pub cs_base: u32,
+    /// Segments (bit per register) that are flat plain data segments
+    /// while the region runs (guarded by the engine; `h_step` ends the
+    /// region when a segment register changes).
+    pub flat: u8,
     /// Linear addresses of instructions whose memory accesses call the
     /// interpreter's helpers on their slow path; the others leave the
     /// region there (status `ST_SLOW`).
@@ -76,6 +80,8 @@ pub struct Translated {
     pub inlined: u32,
     /// Instructions left to the interpreter's `step`.
     pub helpers: u32,
+    /// Flat segments (of `Region::flat`) whose checks were left out.
+    pub flat_used: u8,
 }
 
 /// A segment's cached descriptor fields, loaded on the main path.
@@ -497,6 +503,10 @@ pub(crate) struct Tr<'a, 'f> {
     /// The current instruction's memory accesses call helpers on their
     /// slow path (instead of leaving the region).
     pub helper_mem: bool,
+    /// `Region::flat`.
+    pub flat: u8,
+    /// Those relied on.
+    pub flat_used: u8,
     /// Status of a store of the current instruction: non-zero once it has
     /// hit a code page, so the region stops after the instruction.
     pub pending_stop: Option<Value>,
@@ -678,6 +688,8 @@ pub fn translate(
         cur_ea: None,
         pending_stop: None,
         helper_mem: false,
+        flat: region.flat,
+        flat_used: 0,
         budget,
         ret_block,
         exit_block,
@@ -761,6 +773,7 @@ pub fn translate(
         }
     }
     t.emit_exit_block();
+    out.flat_used = t.flat_used;
     t.b.switch_to_block(ret_block);
     let code = t.b.block_params(ret_block)[0];
     t.b.ins().return_(&[code]);

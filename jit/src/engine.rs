@@ -11,7 +11,7 @@
 //! code, the successor within the CS limit.
 
 use crate::code_cache::CodeCache;
-use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC};
+use crate::runtime::{Ctx, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_PANIC, ST_SLOW};
 use crate::translate::{translate, RBlock, Region, Translated};
 use crate::JitError;
 use crane86_cpu::decode_cache::{self, Block, Decoded};
@@ -21,7 +21,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::c_void;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -60,7 +60,9 @@ impl Default for JitConfig {
                 .unwrap_or(d)
         };
         JitConfig {
-            threshold: env("CRANE86_JIT_THR", 40),
+            // Debian boot (-icount shift=2): 35.5 s at 40, 23.4 s at 200,
+            // 19.6 s at 500, 15.2 s at 2000; jit_mix is as fast at 2000.
+            threshold: env("CRANE86_JIT_THR", 2000),
             code_capacity: 64 << 20,
             chain_limit: env("CRANE86_JIT_CHAIN", 4096),
             region_blocks: env("CRANE86_JIT_RB", 16) as usize,
@@ -159,6 +161,11 @@ struct Guard {
     cpl: u8,
     paging: bool,
     a20: bool,
+    /// Segments (bit per register) that are flat plain data segments:
+    /// base 0, limit 4 GiB - 1, present, writable, expand-up. Their
+    /// accesses skip the segment checks; a helper that changes a segment
+    /// register ends the region.
+    flat: u8,
 }
 
 impl Guard {
@@ -172,8 +179,22 @@ impl Guard {
             cpl: s.cpl,
             paging: s.cr0 & cr0::PG != 0,
             a20: x.mem.a20_enabled(),
+            flat: flat_mask(s),
         }
     }
+}
+
+/// The segments of `s` that are flat plain data segments (bit per register).
+fn flat_mask(s: &CpuState) -> u8 {
+    use crane86_cpu::state::ar;
+    let want = ar::P | ar::RW;
+    let mut m = 0;
+    for (k, g) in s.seg.iter().enumerate().take(6) {
+        if g.base == 0 && g.limit == u32::MAX && g.ar & (want | ar::CODE | ar::DC) == want {
+            m |= 1 << k;
+        }
+    }
+    m
 }
 
 /// A decode-cache block as the engine saw it (its own copy, so regions can
@@ -231,6 +252,12 @@ pub struct Jit {
     regions: Vec<Option<Box<Compiled>>>,
     /// Regions each block belongs to (ids; may be stale).
     member_of: HashMap<u32, Vec<u32>>,
+    /// Region exits before an instruction whose memory access missed the
+    /// fast path, by linear address of the instruction.
+    slow_exits: HashMap<u32, u32>,
+    /// Instructions that left regions that way `SLOW_EXITS` times: their
+    /// accesses call the interpreter's helpers instead.
+    slow: HashSet<u32>,
     stats: JitStats,
     ctx: Box<Ctx>,
     /// `CRANE86_JIT_EXITS`: region exits by (entry EIP, exit EIP, status).
@@ -267,6 +294,8 @@ const REGION_INSNS: usize = 1500;
 const MAX_COMPILES: u32 = 8;
 /// Indirect-branch targets remembered per region.
 const MAX_IND: usize = 24;
+/// Slow-path exits at one instruction before its accesses call helpers.
+const SLOW_EXITS: u32 = 16;
 
 impl Jit {
     pub fn new() -> Result<Self, JitError> {
@@ -312,6 +341,8 @@ impl Jit {
             by_key: HashMap::default(),
             regions: Vec::new(),
             member_of: HashMap::default(),
+            slow_exits: HashMap::default(),
+            slow: HashSet::default(),
             stats: JitStats::default(),
             ctx: Box::new(Ctx::new()),
             debug: std::env::var_os("CRANE86_JIT_EXITS").map(|_| HashMap::default()),
@@ -411,7 +442,12 @@ impl Jit {
     /// the region is only passed over until the interpreter, fetching
     /// from that page, brings its translation back.
     fn valid(c: &Compiled, x: &Exec<'_>, g: &Guard) -> Check {
-        if c.guard != *g {
+        // Only the segments the region relies on need to be flat still.
+        let g_used = Guard {
+            flat: g.flat & c.guard.flat,
+            ..*g
+        };
+        if c.guard != g_used {
             return Check::Bad;
         }
         let mut r = Check::Ok;
@@ -539,6 +575,9 @@ impl Jit {
             paging: g.paging,
             a20: g.a20,
             ind,
+            cs_base: g.cs_base,
+            flat: g.flat,
+            slow: &self.slow,
         };
         if self.trace {
             eprintln!("jit: region {} guard {:x?}", self.regions.len(), g);
@@ -598,7 +637,10 @@ impl Jit {
         let pages = self.pages_of(x, &g, &members);
         self.regions.push(Some(Box::new(Compiled {
             f,
-            guard: g,
+            guard: Guard {
+                flat: tr.flat_used,
+                ..g
+            },
             pages,
             members,
             _insns: copies,
@@ -691,6 +733,30 @@ impl Jit {
                 self.drop_region(id);
                 self.stats.recompiles += 1;
             }
+        }
+    }
+
+    /// Notes an exit of region `id` before the instruction at linear
+    /// address `lin`, whose memory access missed the fast path: once it
+    /// keeps doing so, the instruction is compiled with helper calls and
+    /// the region dropped to be compiled again.
+    fn note_slow(&mut self, id: u32, lin: u32) {
+        let marked = if self.slow.contains(&lin) {
+            // Compiled before the instruction was marked.
+            true
+        } else {
+            let n = self.slow_exits.entry(lin).or_insert(0);
+            *n += 1;
+            if *n >= SLOW_EXITS {
+                self.slow.insert(lin);
+                true
+            } else {
+                false
+            }
+        };
+        if marked {
+            self.drop_region(id);
+            self.stats.recompiles += 1;
         }
     }
 
@@ -876,6 +942,7 @@ impl BlockEngine for Jit {
             }
             match (code >> 32) & 0xFF {
                 ST_NORMAL => self.note_exit(cur.0, None, 0),
+                ST_SLOW => self.note_slow(cur.0, x.s.seg[CS].base.wrapping_add(x.s.eip)),
                 ST_IND => self.note_exit(cur.0, Some((code >> 40) as usize), x.s.eip),
                 ST_FAULT | ST_PANIC => {
                     break Err(self.ctx.exc.take().unwrap_or(Exception::Unimplemented))

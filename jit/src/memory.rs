@@ -109,17 +109,24 @@ impl Tr<'_, '_> {
 
     /// The inline fast-path test of an access: (ok, physical address).
     fn fast_check(&mut self, seg: usize, off: Value, size: u8, write: bool) -> (Value, Value) {
-        let si = self.seg_info(seg);
         let env = self.env();
-        // Segment: plain data segment, last byte within the limit.
-        let off64 = self.b.ins().uextend(I64, off);
-        let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
-        let in_limit = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, last, si.limit);
-        let seg_ok = self.b.ins().band(si.plain, in_limit);
-        let lin = self.b.ins().iadd(si.base, off);
+        // Segment: plain data segment, last byte within the limit. A flat
+        // one needs no test: an access wrapping past 4 GiB crosses a page
+        // (paging) or ends beyond RAM, so the tests below reject it.
+        let (seg_ok, lin) = if self.flat & (1 << seg) != 0 {
+            self.flat_used |= 1 << seg;
+            (None, off)
+        } else {
+            let si = self.seg_info(seg);
+            let off64 = self.b.ins().uextend(I64, off);
+            let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
+            let in_limit = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, last, si.limit);
+            let seg_ok = self.b.ins().band(si.plain, in_limit);
+            (Some(seg_ok), self.b.ins().iadd(si.base, off))
+        };
         let lin64 = self.b.ins().uextend(I64, lin);
         // Paging (known for the region): a TLB hit for this kind of
         // access, within one page; physical = linear + addend, mod 2^32.
@@ -176,11 +183,14 @@ impl Tr<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, end, env.ram_size);
         let high = self.b.ins().band(above, fits);
         let ram_ok = self.b.ins().bor(low, high);
-        let ok = match tr_ok {
-            Some(t) => self.b.ins().band(seg_ok, t),
-            None => seg_ok,
+        let ok = match (seg_ok, tr_ok) {
+            (Some(s), Some(t)) => {
+                let st = self.b.ins().band(s, t);
+                self.b.ins().band(st, ram_ok)
+            }
+            (Some(x), None) | (None, Some(x)) => self.b.ins().band(x, ram_ok),
+            (None, None) => ram_ok,
         };
-        let ok = self.b.ins().band(ok, ram_ok);
         (ok, phys)
     }
 
@@ -194,10 +204,50 @@ impl Tr<'_, '_> {
         self.b.ins().iadd(env.ram, host)
     }
 
+    fn raw_load(&mut self, host: Value, size: u8) -> Value {
+        let f = ram_flags();
+        match size {
+            1 => self.b.ins().uload8(I32, f, host, 0),
+            2 => self.b.ins().uload16(I32, f, host, 0),
+            _ => self.b.ins().load(I32, f, host, 0),
+        }
+    }
+
+    fn raw_store(&mut self, host: Value, size: u8, v: Value) {
+        let f = ram_flags();
+        match size {
+            1 => self.b.ins().istore8(f, v, host, 0),
+            2 => self.b.ins().istore16(f, v, host, 0),
+            _ => self.b.ins().store(f, v, host, 0),
+        };
+    }
+
+    /// The code-page flag of the physical page of `phys` (non-zero: the
+    /// page holds decoded code).
+    fn code_flag(&mut self, phys: Value) -> Value {
+        let env = self.env();
+        let page = self.b.ins().ushr_imm_u(phys, 12);
+        let page = if self.ptr == I64 {
+            page
+        } else {
+            self.b.ins().ireduce(self.ptr, page)
+        };
+        let fp = self.b.ins().iadd(env.code_pages, page);
+        self.b.ins().uload8(I32, ram_flags(), fp, 0)
+    }
+
     /// Reads `size` bytes at `seg:off`; an exception leaves the block with
     /// the state before the current instruction.
     pub fn load(&mut self, seg: usize, off: Value, size: u8) -> Value {
         let (ok, phys) = self.fast_check(seg, off, size, false);
+        if !self.helper_mem {
+            // Slow cases leave the region before the instruction: the
+            // interpreter runs it (the engine marks an instruction that
+            // keeps leaving so, and the recompiled region calls a helper).
+            self.slow_exit_unless(ok);
+            let host = self.host_addr(phys);
+            return self.raw_load(host, size);
+        }
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let merge = self.b.create_block();
@@ -208,12 +258,7 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
         let host = self.host_addr(phys);
-        let f = ram_flags();
-        let x = match size {
-            1 => self.b.ins().uload8(I32, f, host, 0),
-            2 => self.b.ins().uload16(I32, f, host, 0),
-            _ => self.b.ins().load(I32, f, host, 0),
-        };
+        let x = self.raw_load(host, size);
         self.b.ins().jump(merge, &[BlockArg::Value(x)]);
 
         self.b.switch_to_block(slow);
@@ -241,6 +286,20 @@ impl Tr<'_, '_> {
     /// that hit decoded code makes the block stop after this instruction.
     pub fn store(&mut self, seg: usize, off: Value, size: u8, v: Value) {
         let (ok, phys) = self.fast_check(seg, off, size, true);
+        if !self.helper_mem {
+            // One exit for both tests: the flag of page 0 stands in for
+            // an address off the fast path (so the table is never read
+            // out of bounds).
+            let zero = self.c64(0);
+            let at = self.b.ins().select(ok, phys, zero);
+            let flag = self.code_flag(at);
+            let clear = self.b.ins().icmp_imm_u(IntCC::Equal, flag, 0);
+            let ok = self.b.ins().band(ok, clear);
+            self.slow_exit_unless(ok);
+            let host = self.host_addr(phys);
+            self.raw_store(host, size, v);
+            return;
+        }
         let fast = self.b.create_block();
         let fast2 = self.b.create_block();
         let slow = self.b.create_block();
@@ -252,26 +311,13 @@ impl Tr<'_, '_> {
         // No decoded code on the page (the flag table covers all of RAM).
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        let env = self.env();
-        let page = self.b.ins().ushr_imm_u(phys, 12);
-        let page = if self.ptr == I64 {
-            page
-        } else {
-            self.b.ins().ireduce(self.ptr, page)
-        };
-        let fp = self.b.ins().iadd(env.code_pages, page);
-        let flag = self.b.ins().uload8(I32, ram_flags(), fp, 0);
+        let flag = self.code_flag(phys);
         self.b.ins().brif(flag, slow, &[], fast2, &[]);
 
         self.b.switch_to_block(fast2);
         self.b.seal_block(fast2);
         let host = self.host_addr(phys);
-        let f = ram_flags();
-        match size {
-            1 => self.b.ins().istore8(f, v, host, 0),
-            2 => self.b.ins().istore16(f, v, host, 0),
-            _ => self.b.ins().store(f, v, host, 0),
-        };
+        self.raw_store(host, size, v);
         let no = self.b.ins().iconst(I8, 0);
         self.b.ins().jump(merge, &[BlockArg::Value(no)]);
 

@@ -87,6 +87,9 @@ pub const ST_PANIC: u64 = 4;
 pub const ST_IND: u64 = 5;
 /// #DE detected inline (DIV/IDIV); state before the instruction.
 pub const ST_DE: u64 = 6;
+/// Like `ST_NORMAL`, before an instruction whose memory access missed the
+/// inline fast path (EIP is at that instruction, which did not run).
+pub const ST_SLOW: u64 = 7;
 
 pub const fn exit_code(retired: u32, status: u64) -> u64 {
     retired as u64 | status << 32
@@ -181,13 +184,16 @@ pub unsafe extern "C" fn h_step(
             c.settle_flags(&mut x.s.eflags);
             let d = &*d;
             let esp = x.s.gpr[ESP];
+            let segs = x.s.seg;
             x.s.eip = next;
             x.s.tsc = x.s.tsc.wrapping_add(base as u64);
             let r = step(x, d, cur);
             x.s.tsc = x.s.tsc.wrapping_sub(base as u64);
             match r {
                 Ok(()) => {
-                    if x.end_block || x.s.eip != next || x.mem.code_written() {
+                    // A segment register changed: the region was compiled
+                    // for the old ones (flat segments skip their checks).
+                    if x.end_block || x.s.eip != next || x.mem.code_written() || x.s.seg != segs {
                         exit_code(done + 1, ST_STOP)
                     } else {
                         0

@@ -25,7 +25,7 @@
 //! interrupts are seen within a bounded number of instructions.
 
 use crate::flags::{cc_reads, Lazy, Recipe, STATUS};
-use crate::runtime::{self, LF_MUL, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_STOP};
+use crate::runtime::{self, LF_MUL, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_SLOW, ST_STOP};
 use crane86_cpu::alu::{AluOp, ShiftOp};
 use crane86_cpu::decode_cache::{Decoded, Fast, MemRef, Opnd, NO_REG};
 use crane86_cpu::state::{flags, CpuState, SegReg, EAX, ECX, EDX, ESP, SS};
@@ -38,7 +38,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use iced_x86::{Mnemonic, OpKind};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::mem::offset_of;
 
 /// One guest block of a region.
@@ -61,6 +61,16 @@ pub struct Region<'a> {
     /// Blocks an indirect branch (RET, JMP/CALL r/m) may reach inside the
     /// region, compared in this order.
     pub ind: Vec<usize>,
+    /// CS base the region was formed under.
+    pub cs_base: u32,
+    /// Segments (bit per register) that are flat plain data segments
+    /// while the region runs (guarded by the engine; `h_step` ends the
+    /// region when a segment register changes).
+    pub flat: u8,
+    /// Linear addresses of instructions whose memory accesses call the
+    /// interpreter's helpers on their slow path; the others leave the
+    /// region there (status `ST_SLOW`).
+    pub slow: &'a HashSet<u32>,
 }
 
 /// What the translator made of a region.
@@ -70,6 +80,8 @@ pub struct Translated {
     pub inlined: u32,
     /// Instructions left to the interpreter's `step`.
     pub helpers: u32,
+    /// Flat segments (of `Region::flat`) whose checks were left out.
+    pub flat_used: u8,
 }
 
 /// A segment's cached descriptor fields, loaded on the main path.
@@ -488,6 +500,13 @@ pub(crate) struct Tr<'a, 'f> {
     pub k: u32,
     /// Effective address of the current instruction's memory operand.
     cur_ea: Option<Value>,
+    /// The current instruction's memory accesses call helpers on their
+    /// slow path (instead of leaving the region).
+    pub helper_mem: bool,
+    /// `Region::flat`.
+    pub flat: u8,
+    /// Those relied on.
+    pub flat_used: u8,
     /// Status of a store of the current instruction: non-zero once it has
     /// hit a code page, so the region stops after the instruction.
     pub pending_stop: Option<Value>,
@@ -668,6 +687,9 @@ pub fn translate(
         k: 0,
         cur_ea: None,
         pending_stop: None,
+        helper_mem: false,
+        flat: region.flat,
+        flat_used: 0,
         budget,
         ret_block,
         exit_block,
@@ -700,7 +722,7 @@ pub fn translate(
     for (k, &s) in starts.iter().enumerate() {
         t.b.switch_to_block(s);
         t.lazy = Lazy::None;
-        t.edge(k, zero);
+        t.edge(k, 0);
     }
 
     let mut out = Translated::default();
@@ -712,13 +734,16 @@ pub fn translate(
             Entry::Dyn { cf } => Lazy::Dyn { cf },
         };
         t.seg_cache = [None; 6];
-        // The budget: leave before the block once it is spent.
-        let base = t.b.use_var(t.ret_base);
-        let spent =
-            t.b.ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, base, t.budget);
-        let e = t.c32(blk.eip);
-        t.side_exit(spent, e, base, ST_NORMAL);
+        // The budget: leave before a loop head once it is spent (a path
+        // without cycles is bounded by the region's size).
+        if head[bi] {
+            let base = t.b.use_var(t.ret_base);
+            let spent =
+                t.b.ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, base, t.budget);
+            let e = t.c32(blk.eip);
+            t.side_exit(spent, e, 0, ST_NORMAL);
+        }
         let n = blk.insns.len();
         let mut ended = false;
         for (k, d) in blk.insns.iter().enumerate() {
@@ -727,6 +752,9 @@ pub fn translate(
             t.len = d.i.len() as u32;
             t.cur_ea = None;
             t.pending_stop = None;
+            t.helper_mem = region
+                .slow
+                .contains(&region.cs_base.wrapping_add(d.i.ip32()));
             match ops[bi][k] {
                 Some(op) => {
                     out.inlined += 1;
@@ -741,11 +769,11 @@ pub fn translate(
         if !ended {
             let last = &blk.insns[n - 1];
             let next = wrap(last.i.next_ip32());
-            let r = t.retired(n as u32);
-            t.goto(next, r);
+            t.goto(next, n as u32);
         }
     }
     t.emit_exit_block();
+    out.flat_used = t.flat_used;
     t.b.switch_to_block(ret_block);
     let code = t.b.block_params(ret_block)[0];
     t.b.ins().return_(&[code]);
@@ -863,10 +891,11 @@ impl Tr<'_, '_> {
 
     /// Leaves the region with the current state, EIP `eip`, `retired`
     /// instructions done and `status`.
-    pub fn exit(&mut self, eip: Value, retired: Value, status: u64) {
+    pub fn exit(&mut self, eip: Value, n: u32, status: u64) {
         let [ks, a, b, c] = self.lazy_parts();
-        let r = self.b.ins().uextend(I64, retired);
-        let code = self.b.ins().bor_imm_u(r, (status << 32) as i64);
+        // The exit code less the instructions retired before this block
+        // (the exit block adds those).
+        let code = self.c64(n as u64 | status << 32);
         let args = [eip, code, ks, a, b, c].map(BlockArg::Value);
         self.b.ins().jump(self.exit_block, &args);
     }
@@ -882,18 +911,23 @@ impl Tr<'_, '_> {
         self.b.ins().store(trusted(), e, self.st, EFLAGS_OFF);
         self.b.ins().store(trusted(), p[0], self.st, EIP_OFF);
         self.store_lazy([p[2], p[3], p[4], p[5]]);
-        self.b.ins().return_(&[p[1]]);
+        let base = self.b.use_var(self.ret_base);
+        let base = self.b.ins().uextend(I64, base);
+        let code = self.b.ins().iadd(base, p[1]);
+        self.b.ins().return_(&[code]);
     }
 
     /// Branches to a cold exit when `cond` (i8) holds; continues on the
     /// main path otherwise.
-    pub fn side_exit(&mut self, cond: Value, eip: Value, retired: Value, status: u64) {
+    pub fn side_exit(&mut self, cond: Value, eip: Value, n: u32, status: u64) {
         let stub = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(stub);
         self.b.ins().brif(cond, stub, &[], cont, &[]);
+        self.b.seal_block(stub);
+        self.b.seal_block(cont);
         self.b.switch_to_block(stub);
-        self.exit(eip, retired, status);
+        self.exit(eip, n, status);
         self.b.switch_to_block(cont);
     }
 
@@ -904,6 +938,8 @@ impl Tr<'_, '_> {
         let cont = self.b.create_block();
         self.b.set_cold_block(stub);
         self.b.ins().brif(cond, stub, &[], cont, &[]);
+        self.b.seal_block(stub);
+        self.b.seal_block(cont);
         self.b.switch_to_block(stub);
         let cur = self.c32(self.eip);
         self.b.ins().store(trusted(), cur, self.st, EIP_OFF);
@@ -914,27 +950,41 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(cont);
     }
 
+    /// Leaves the region before the current instruction unless `ok` (i8)
+    /// holds, for the interpreter to run it (status `ST_SLOW`).
+    pub fn slow_exit_unless(&mut self, ok: Value) {
+        let stub = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(stub);
+        self.b.ins().brif(ok, cont, &[], stub, &[]);
+        self.b.seal_block(stub);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(stub);
+        let cur = self.c32(self.eip);
+        self.exit(cur, self.k, ST_SLOW);
+        self.b.switch_to_block(cont);
+    }
+
     /// A side exit for an exception of the current instruction: state before it.
     pub fn fault_exit(&mut self, cond: Value, status: u64) {
         let cur = self.c32(self.eip);
-        let r = self.retired(self.k);
-        self.side_exit(cond, cur, r, status);
+        self.side_exit(cond, cur, self.k, status);
     }
 
     /// Goes on at `eip` (the region's block there, or an exit), `retired`
     /// instructions done.
-    fn goto(&mut self, eip: u32, retired: Value) {
+    fn goto(&mut self, eip: u32, n: u32) {
         match self.by_eip.get(&eip) {
-            Some(&t) => self.edge(t, retired),
+            Some(&t) => self.edge(t, n),
             None => {
                 let e = self.c32(eip);
-                self.exit(e, retired, ST_NORMAL);
+                self.exit(e, n, ST_NORMAL);
             }
         }
     }
 
     /// Jumps to region block `t`, handing the flags over as it expects them.
-    fn edge(&mut self, t: usize, retired: Value) {
+    fn edge(&mut self, t: usize, n: u32) {
         match self.entry[t] {
             Entry::Exact => self.materialize(),
             Entry::Dyn { cf } => match self.lazy {
@@ -974,25 +1024,30 @@ impl Tr<'_, '_> {
             let z = self.c32(0);
             self.b.def_var(self.dk, z);
         }
-        self.b.def_var(self.ret_base, retired);
+        if n != 0 {
+            let retired = self.retired(n);
+            self.b.def_var(self.ret_base, retired);
+        }
         self.b.ins().jump(self.ir[t], &[]);
     }
 
     /// An indirect branch to `target` (already checked against the CS limit).
-    fn dispatch(&mut self, target: Value, retired: Value) {
+    fn dispatch(&mut self, target: Value, n: u32) {
         let saved = self.lazy;
         for (eip, t) in self.ind.clone() {
             let hit = self.b.create_block();
             let miss = self.b.create_block();
             let eq = self.b.ins().icmp_imm_u(IntCC::Equal, target, eip as i64);
             self.b.ins().brif(eq, hit, &[], miss, &[]);
+            self.b.seal_block(hit);
+            self.b.seal_block(miss);
             self.b.switch_to_block(hit);
-            self.edge(t, retired);
+            self.edge(t, n);
             self.lazy = saved;
             self.b.switch_to_block(miss);
         }
         // The block's position rides above the status (bits 40..).
-        self.exit(target, retired, ST_IND | (self.bi as u64) << 8);
+        self.exit(target, n, ST_IND | (self.bi as u64) << 8);
     }
 
     // ---- helper calls ------------------------------------------------------------
@@ -1017,6 +1072,7 @@ impl Tr<'_, '_> {
         self.b
             .ins()
             .brif(r, self.ret_block, &[BlockArg::Value(r)], cont, &[]);
+        self.b.seal_block(cont);
         self.b.switch_to_block(cont);
         self.load_state();
     }
@@ -1077,8 +1133,7 @@ impl Tr<'_, '_> {
     fn finish_insn(&mut self) {
         if let Some(status) = self.pending_stop.take() {
             let next = self.c32(self.next_eip());
-            let r = self.retired(self.k + 1);
-            self.side_exit(status, next, r, ST_STOP);
+            self.side_exit(status, next, self.k + 1, ST_STOP);
         }
     }
 
@@ -1246,7 +1301,7 @@ impl Tr<'_, '_> {
                 let i = &d.i;
                 let target = self.wrap(i.near_branch_target() as u32);
                 let next = self.next_eip();
-                let done = self.retired(self.k + 1);
+                let done = self.k + 1;
                 let (cond, ecx) = match op {
                     Op::Jcc(cc) => (Some(self.cond(cc)), None),
                     Op::Loop(z, addr) => {
@@ -1279,6 +1334,8 @@ impl Tr<'_, '_> {
                         let taken = self.b.create_block();
                         let fall = self.b.create_block();
                         self.b.ins().brif(c, taken, &[], fall, &[]);
+                        self.b.seal_block(taken);
+                        self.b.seal_block(fall);
                         let saved = self.lazy;
                         self.b.switch_to_block(taken);
                         self.goto(target, done);
@@ -1300,7 +1357,7 @@ impl Tr<'_, '_> {
                 let ret = self.c32(self.next_eip());
                 self.push(size, ret);
                 self.finish_insn();
-                let done = self.retired(self.k + 1);
+                let done = self.k + 1;
                 self.goto(target, done);
                 return true;
             }
@@ -1311,14 +1368,14 @@ impl Tr<'_, '_> {
                 let ret = self.c32(self.next_eip());
                 self.push(size, ret);
                 self.finish_insn();
-                let done = self.retired(self.k + 1);
+                let done = self.k + 1;
                 self.dispatch(t, done);
                 return true;
             }
             Op::JmpInd(o) => {
                 let t = self.get(d, o);
                 self.check_target(t, None);
-                let done = self.retired(self.k + 1);
+                let done = self.k + 1;
                 self.dispatch(t, done);
                 return true;
             }
@@ -1332,7 +1389,7 @@ impl Tr<'_, '_> {
                     nsp
                 };
                 self.set_sp(nsp);
-                let done = self.retired(self.k + 1);
+                let done = self.k + 1;
                 self.dispatch(t, done);
                 return true;
             }

@@ -15,6 +15,12 @@
 //!    its exit status with 1 (the status of a ROM that wrote 0 to the
 //!    isa-debug-exit port, i.e. `PASS`).
 //!
+//! A ROM whose header comment holds a `; rom-disk: SIZE` line gets a fresh
+//! raw disk image of SIZE bytes as the primary IDE master for each run,
+//! filled with [`disk_pattern`]; `; rom-disk-written: LBA[-LBA], ...` makes
+//! the runner check afterwards that exactly those sectors were rewritten
+//! with [`disk_written_pattern`] (see [`RomOptions`] and [`DiskImage`]).
+//!
 //! The emulator is chosen by [`Emulator::from_env`]:
 //! `$CRANE86_EMULATOR` (any command, e.g. `qemu-system-i386`), else
 //! `$CRANE86_BIN` (a path to a crane86 binary), else this workspace's
@@ -158,6 +164,317 @@ pub fn selected_roms() -> Result<Vec<Rom>, String> {
         .collect())
 }
 
+/// A number no other call in this process gets: with the process id it
+/// makes private file names (two test suites run the same ROMs at once).
+fn next_seq() -> u64 {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Bytes per disk sector.
+pub const SECTOR_SIZE: usize = 512;
+
+/// What a ROM's header comment asks of the runner.
+///
+/// Directives are lines of the leading comment block (the `;` lines before
+/// the first other line) of the form `; rom-NAME: VALUE`:
+///
+/// - `; rom-disk: SIZE` — attach a fresh raw disk image of SIZE bytes as
+///   the primary IDE master (`-drive file=IMG,format=raw,if=ide,index=0`).
+///   SIZE is a number with an optional `KiB` or `MiB` suffix and must be a
+///   non-zero multiple of 512. Sector *n* of the image starts as
+///   [`disk_pattern`]`(n)`.
+/// - `; rom-disk-written: LIST` — after the run, the sectors in LIST (comma
+///   separated LBAs or inclusive `FIRST-LAST` ranges) must hold
+///   [`disk_written_pattern`] and every other sector must still hold
+///   [`disk_pattern`]. Needs `rom-disk`; may appear more than once.
+///
+/// Any other `rom-` directive is an error, so that a misspelt one is not
+/// silently ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RomOptions {
+    pub disk: Option<DiskSpec>,
+}
+
+/// A disk image a ROM asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskSpec {
+    /// Size in sectors.
+    pub sectors: u64,
+    /// Inclusive ranges of sectors the ROM must have rewritten.
+    pub written: Vec<(u64, u64)>,
+}
+
+impl DiskSpec {
+    /// True when `lba` is one of the sectors the ROM must have rewritten.
+    pub fn is_written(&self, lba: u64) -> bool {
+        self.written.iter().any(|&(a, b)| (a..=b).contains(&lba))
+    }
+}
+
+impl RomOptions {
+    /// Reads the directives of `rom`'s source.
+    pub fn of(rom: &Rom) -> Result<RomOptions, String> {
+        let text = std::fs::read_to_string(&rom.source)
+            .map_err(|e| format!("cannot read {}: {e}", rom.source.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", rom.source.display()))
+    }
+
+    /// Reads the directives in the leading comment block of a ROM source.
+    pub fn parse(source: &str) -> Result<RomOptions, String> {
+        let mut size = None;
+        let mut written = Vec::new();
+        for (i, line) in source.lines().enumerate() {
+            let Some(comment) = line.trim_start().strip_prefix(';') else {
+                break;
+            };
+            let Some(directive) = comment.trim().strip_prefix("rom-") else {
+                continue;
+            };
+            let Some((key, value)) = directive.split_once(':') else {
+                continue;
+            };
+            let at = |e: String| format!("line {}: {e}", i + 1);
+            let value = value.trim();
+            match key.trim() {
+                "disk" => {
+                    if size.is_some() {
+                        return Err(at("rom-disk given twice".into()));
+                    }
+                    size = Some(parse_disk_size(value).map_err(at)?);
+                }
+                "disk-written" => written.extend(parse_lba_list(value).map_err(at)?),
+                other => return Err(at(format!("unknown directive rom-{other}"))),
+            }
+        }
+        let Some(bytes) = size else {
+            if written.is_empty() {
+                return Ok(RomOptions::default());
+            }
+            return Err("rom-disk-written without rom-disk".into());
+        };
+        let sectors = bytes / SECTOR_SIZE as u64;
+        if let Some(&(_, last)) = written.iter().find(|&&(_, b)| b >= sectors) {
+            return Err(format!(
+                "rom-disk-written: sector {last} is beyond the {sectors}-sector disk"
+            ));
+        }
+        Ok(RomOptions {
+            disk: Some(DiskSpec { sectors, written }),
+        })
+    }
+}
+
+/// `1048576`, `1024KiB`, `1MiB` (spaces allowed before the unit).
+fn parse_disk_size(value: &str) -> Result<u64, String> {
+    let digits = value.trim_end_matches(|c: char| !c.is_ascii_digit());
+    let unit = value[digits.len()..].trim();
+    let scale: u64 = match unit {
+        "" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => {
+            return Err(format!(
+                "rom-disk: unknown size unit {unit:?} (use KiB or MiB)"
+            ))
+        }
+    };
+    let bytes = digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("rom-disk: bad size {value:?}"))?;
+    if bytes == 0 || bytes % SECTOR_SIZE as u64 != 0 {
+        return Err(format!(
+            "rom-disk: {value} is not a non-zero multiple of {SECTOR_SIZE} bytes"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `5, 100-103, 0x7FF`: inclusive ranges.
+fn parse_lba_list(value: &str) -> Result<Vec<(u64, u64)>, String> {
+    let num = |s: &str| {
+        let s = s.trim();
+        match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => s.parse(),
+        }
+        .map_err(|_| format!("rom-disk-written: bad sector number {s:?}"))
+    };
+    let mut out = Vec::new();
+    for item in value.split(',') {
+        let (first, last) = match item.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let n = num(item)?;
+                (n, n)
+            }
+        };
+        if first > last {
+            return Err(format!("rom-disk-written: empty range {}", item.trim()));
+        }
+        out.push((first, last));
+    }
+    Ok(out)
+}
+
+/// The initial contents of sector `lba` of a ROM's disk image: bytes 0-3
+/// hold `lba` as a little-endian 32-bit number, byte `i` (4..511) holds
+/// `(lba + i) & 0xFF`.
+pub fn disk_pattern(lba: u64) -> [u8; SECTOR_SIZE] {
+    let mut s = [0u8; SECTOR_SIZE];
+    for (i, b) in s.iter_mut().enumerate() {
+        *b = lba.wrapping_add(i as u64) as u8;
+    }
+    s[..4].copy_from_slice(&(lba as u32).to_le_bytes());
+    s
+}
+
+/// What a ROM writes to the sectors it lists in `rom-disk-written`: every
+/// byte of [`disk_pattern`]`(lba)` inverted (XOR FFh).
+pub fn disk_written_pattern(lba: u64) -> [u8; SECTOR_SIZE] {
+    disk_pattern(lba).map(|b| !b)
+}
+
+/// A disk image made for one run of one ROM: a private file in the ROM
+/// output directory, deleted when this is dropped unless [`keep`] was
+/// called.
+///
+/// [`keep`]: DiskImage::keep
+#[derive(Debug)]
+pub struct DiskImage {
+    pub path: PathBuf,
+    pub spec: DiskSpec,
+    keep: bool,
+}
+
+impl DiskImage {
+    /// Writes a fresh image for `rom` in `dir` (named
+    /// `NAME.<pid>.<n>.img`, so that parallel runs never share one).
+    pub fn create(rom: &Rom, spec: &DiskSpec, dir: &Path) -> Result<DiskImage, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let path = dir.join(format!(
+            "{}.{}.{}.img",
+            rom.name,
+            std::process::id(),
+            next_seq()
+        ));
+        if path.to_string_lossy().contains(',') {
+            // QEMU's -drive would need the comma doubled; crane86's would not
+            // take it at all.
+            return Err(format!("{}: a disk path must not hold ','", path.display()));
+        }
+        let mut data = Vec::with_capacity(spec.sectors as usize * SECTOR_SIZE);
+        for lba in 0..spec.sectors {
+            data.extend_from_slice(&disk_pattern(lba));
+        }
+        std::fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(DiskImage {
+            path,
+            spec: spec.clone(),
+            keep: false,
+        })
+    }
+
+    /// The emulator options that attach the image as the primary master.
+    /// `format=raw` keeps QEMU from probing the format (and from then
+    /// refusing writes to sector 0); crane86 takes the same option.
+    pub fn args(&self) -> Vec<String> {
+        vec![
+            "-drive".into(),
+            format!(
+                "file={},format=raw,if=ide,index=0,media=disk",
+                self.path.display()
+            ),
+        ]
+    }
+
+    /// Checks the image after the run: the listed sectors hold
+    /// [`disk_written_pattern`], all others [`disk_pattern`], and the size
+    /// did not change. Reports the first few sectors that are wrong.
+    pub fn verify(&self) -> Result<(), String> {
+        let data = std::fs::read(&self.path)
+            .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+        let want_len = self.spec.sectors as usize * SECTOR_SIZE;
+        if data.len() != want_len {
+            return Err(format!(
+                "disk image is {} bytes after the run, was {want_len}",
+                data.len()
+            ));
+        }
+        let mut problems = String::new();
+        let mut bad = 0;
+        for (lba, got) in (0u64..).zip(data.chunks_exact(SECTOR_SIZE)) {
+            let (want, what) = if self.spec.is_written(lba) {
+                (disk_written_pattern(lba), "the written pattern")
+            } else {
+                (disk_pattern(lba), "its initial pattern")
+            };
+            if got != want {
+                bad += 1;
+                if bad <= 4 {
+                    let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(0);
+                    let _ = writeln!(
+                        problems,
+                        "disk sector {lba} does not hold {what}: byte {at} is {:02X}, want {:02X}",
+                        got[at], want[at]
+                    );
+                }
+            }
+        }
+        if bad == 0 {
+            return Ok(());
+        }
+        if bad > 4 {
+            let _ = writeln!(problems, "({bad} wrong sectors in all)");
+        }
+        Err(problems)
+    }
+
+    /// Leaves the file behind when this is dropped (to look at a failure).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for DiskImage {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Nothing to do about a file that cannot be removed.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Runs an assembled ROM with what its header asks for (a disk image).
+/// Returns the output and, for a ROM with a disk, the result of checking
+/// the image afterwards (the image itself is removed unless that failed).
+pub fn run_rom(
+    emu: &Emulator,
+    rom: &Rom,
+    bin: &Path,
+    timeout: Duration,
+) -> Result<(RunOutput, Result<(), String>), String> {
+    let options = RomOptions::of(rom)?;
+    let mut disk = match &options.disk {
+        Some(spec) => Some(DiskImage::create(rom, spec, &rom_out_dir())?),
+        None => None,
+    };
+    let extra = disk.as_ref().map(DiskImage::args).unwrap_or_default();
+    let out = emu.run_with(bin, &extra, timeout)?;
+    let check = match &mut disk {
+        Some(d) => d.verify().map_err(|e| {
+            d.keep();
+            format!("{e}disk image kept in {}\n", d.path.display())
+        }),
+        None => Ok(()),
+    };
+    Ok((out, check))
+}
+
 /// Assembles `rom` into `out_dir/NAME.bin` and checks it is 64 KiB.
 pub fn assemble(nasm: &Path, rom: &Rom, out_dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(out_dir)
@@ -166,8 +483,7 @@ pub fn assemble(nasm: &Path, rom: &Rom, out_dir: &Path) -> Result<PathBuf, Strin
     // Several test threads assemble the same ROM at once (interpreter and
     // JIT suites): assemble to a private name and rename, which is atomic,
     // so no emulator ever reads a half-written image.
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seq = next_seq();
     let tmp = out_dir.join(format!("{}.bin.{}.{seq}.tmp", rom.name, std::process::id()));
     // NASM wants include directories with a trailing separator.
     let include = |dir: &str| format!("{}/", crate_dir().join(dir).display());
@@ -275,8 +591,21 @@ impl Emulator {
 
     /// Runs `bios`, killing the emulator after `timeout`.
     pub fn run(&self, bios: &Path, timeout: Duration) -> Result<RunOutput, String> {
+        self.run_with(bios, &[], timeout)
+    }
+
+    /// Runs `bios` with `args` added to the standard command line (before
+    /// [`extra_args`](Emulator::extra_args)), killing the emulator after
+    /// `timeout`.
+    pub fn run_with(
+        &self,
+        bios: &Path,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<RunOutput, String> {
         let mut child = Command::new(&self.program)
             .args(emulator_args(bios))
+            .args(args)
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -420,7 +749,7 @@ fn check_rom_inner(
     let expected = std::fs::read(&rom.expected)
         .map_err(|e| format!("cannot read {}: {e}", rom.expected.display()))?;
     let bin = assemble(nasm, rom, &rom_out_dir())?;
-    let out = emu.run(&bin, timeout)?;
+    let (out, disk_check) = run_rom(emu, rom, &bin, timeout)?;
     let mut problems = String::new();
     if out.timed_out {
         let _ = writeln!(
@@ -445,6 +774,9 @@ fn check_rom_inner(
     }
     if let Some(diff) = first_difference(&expected, &out.stdout) {
         problems.push_str(&diff);
+    }
+    if let Err(e) = disk_check {
+        problems.push_str(&e);
     }
     if problems.is_empty() {
         return Ok(());
@@ -618,6 +950,139 @@ mod tests {
             "-bios r.bin -nographic -serial stdio -monitor none \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04"
         );
+    }
+
+    #[test]
+    fn options_without_directives_are_empty() {
+        let src = "; foo.asm — a ROM\n; rom: not a directive\n\n; rom-disk: 1MiB\n";
+        assert_eq!(RomOptions::parse(src), Ok(RomOptions::default()));
+    }
+
+    #[test]
+    fn disk_directives_are_parsed() {
+        let src = "; x.asm\n;\n; rom-disk: 1 MiB\n; rom-disk-written: 5, 100-103\n\
+                   ;rom-disk-written:0x7FF\nrom_start:\n; rom-bogus: 1\n";
+        let o = RomOptions::parse(src).unwrap();
+        let d = o.disk.unwrap();
+        assert_eq!(d.sectors, 2048);
+        assert_eq!(d.written, vec![(5, 5), (100, 103), (0x7FF, 0x7FF)]);
+        assert!(d.is_written(102) && !d.is_written(104) && d.is_written(2047));
+        let d = RomOptions::parse("; rom-disk: 64KiB\n")
+            .unwrap()
+            .disk
+            .unwrap();
+        assert_eq!((d.sectors, d.written.len()), (128, 0));
+        let d = RomOptions::parse("; rom-disk: 1024\n")
+            .unwrap()
+            .disk
+            .unwrap();
+        assert_eq!(d.sectors, 2);
+    }
+
+    #[test]
+    fn bad_disk_directives_are_errors() {
+        for src in [
+            "; rom-disk: 1000\n",
+            "; rom-disk: 0\n",
+            "; rom-disk: 1GiB\n",
+            "; rom-disk: 1MiB\n; rom-disk: 1MiB\n",
+            "; rom-disk-written: 3\n",
+            "; rom-disk: 1KiB\n; rom-disk-written: 2\n",
+            "; rom-disk: 1MiB\n; rom-disk-written: 9-3\n",
+            "; rom-disk: 1MiB\n; rom-disk-written: x\n",
+            "; rom-disks: 1MiB\n",
+        ] {
+            assert!(RomOptions::parse(src).is_err(), "{src:?}");
+        }
+    }
+
+    #[test]
+    fn disk_patterns() {
+        let p = disk_pattern(0x1234);
+        assert_eq!(&p[..6], &[0x34, 0x12, 0, 0, 0x38, 0x39]);
+        assert_eq!(p[511], (0x1234u64 + 511) as u8);
+        assert_eq!(disk_written_pattern(0x1234)[4], !0x38);
+    }
+
+    #[test]
+    fn disk_image_is_created_checked_and_removed() {
+        let rom = Rom {
+            name: "selftest-disk".into(),
+            source: PathBuf::new(),
+            expected: PathBuf::new(),
+        };
+        let spec = DiskSpec {
+            sectors: 8,
+            written: vec![(2, 3)],
+        };
+        let dir = target_dir().join("test-roms-selftest");
+        let a = DiskImage::create(&rom, &spec, &dir).unwrap();
+        let b = DiskImage::create(&rom, &spec, &dir).unwrap();
+        assert_ne!(a.path, b.path, "every run gets its own image");
+        assert_eq!(
+            a.args(),
+            [
+                "-drive".to_string(),
+                format!(
+                    "file={},format=raw,if=ide,index=0,media=disk",
+                    a.path.display()
+                )
+            ]
+        );
+        let mut data = std::fs::read(&a.path).unwrap();
+        assert_eq!(data.len(), 8 * SECTOR_SIZE);
+        assert_eq!(&data[512..1024], &disk_pattern(1)[..]);
+        // Untouched: sectors 2-3 were not written.
+        let e = a.verify().unwrap_err();
+        assert!(e.contains("sector 2 ") && e.contains("sector 3 "), "{e}");
+        for lba in 2..4 {
+            data[lba * SECTOR_SIZE..][..SECTOR_SIZE]
+                .copy_from_slice(&disk_written_pattern(lba as u64));
+        }
+        std::fs::write(&a.path, &data).unwrap();
+        a.verify().unwrap();
+        // A stray write elsewhere is caught too.
+        data[7 * SECTOR_SIZE + 9] ^= 1;
+        std::fs::write(&a.path, &data).unwrap();
+        let e = a.verify().unwrap_err();
+        assert!(e.contains("sector 7 ") && e.contains("byte 9 "), "{e}");
+        let path = a.path.clone();
+        drop(a);
+        assert!(!path.exists(), "the image is removed");
+        let mut b = b;
+        b.keep();
+        let path = b.path.clone();
+        drop(b);
+        assert!(path.exists(), "a kept image stays");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_with_adds_arguments_before_the_extra_ones() {
+        let mut emu = script("args2.sh", "echo \"$@\"");
+        emu.extra_args = vec!["-accel".into(), "jit".into()];
+        let out = emu
+            .run_with(
+                Path::new("r.bin"),
+                &["-drive".into(), "file=d.img".into()],
+                Duration::from_secs(20),
+            )
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .trim_end()
+                .ends_with("iosize=0x04 -drive file=d.img -accel jit"),
+            "{:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    #[test]
+    fn every_rom_has_valid_directives() {
+        for rom in discover_roms(&crate_dir().join("roms")).unwrap() {
+            RomOptions::of(&rom).unwrap();
+        }
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn run() -> Result<bool, String> {
     if show {
         for rom in &selected {
             let bin = roms::assemble(&nasm, rom, &roms::rom_out_dir())?;
-            let out = emu.run(&bin, timeout)?;
+            let (out, disk_check) = roms::run_rom(&emu, rom, &bin, timeout)?;
             println!(
                 "== {} (status {:?}{})",
                 rom.name,
@@ -91,6 +91,9 @@ fn run() -> Result<bool, String> {
                 if out.timed_out { ", timed out" } else { "" }
             );
             print!("{}", String::from_utf8_lossy(&out.stdout));
+            if let Err(e) = disk_check {
+                print!("{e}");
+            }
         }
         return Ok(true);
     }

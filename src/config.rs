@@ -42,6 +42,10 @@ pub struct Config {
     pub trace_int: bool,
     /// `-accel jit` (or its alias `tcg`): compile hot blocks with Cranelift.
     pub jit: bool,
+    /// `-accel jit,threshold=N`: runs of a block before it is compiled.
+    pub jit_threshold: Option<u32>,
+    /// `-accel jit,tb-size=MiB` (QEMU's spelling): translated-code cache.
+    pub jit_code_mib: Option<u32>,
     /// `-d jit`: translator statistics at exit.
     pub jit_stats: bool,
     /// `-d profile`: where the guest spends its time, sampled.
@@ -148,11 +152,7 @@ impl Config {
                 Some(Screenshot { path, at })
             }
         };
-        let jit = match cli.accel.split(',').next().unwrap_or("") {
-            "interp" => false,
-            "jit" | "tcg" => true,
-            a => bail!("-accel {a}: unknown accelerator (use jit, tcg or interp)"),
-        };
+        let (jit, jit_threshold, jit_code_mib) = parse_accel(&cli.accel)?;
         let mut debug_exit = None;
         for dev in &cli.device {
             let mut parts = dev.split(',');
@@ -273,6 +273,8 @@ impl Config {
             debugcon_stderr: debug.split(',').any(|d| d == "debugcon"),
             trace_int: debug.split(',').any(|d| d == "int"),
             jit,
+            jit_threshold,
+            jit_code_mib,
             jit_stats: debug.split(',').any(|d| d == "jit"),
             profile: debug.split(',').any(|d| d == "profile"),
             icount_shift,
@@ -288,4 +290,36 @@ impl Config {
 fn display_server_present() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// `-accel NAME[,PROP=VALUE...]`: the engine, the JIT's compile threshold
+/// and its code cache size. QEMU's `thread=single|multi` is accepted (one
+/// vCPU runs on one thread either way).
+fn parse_accel(arg: &str) -> Result<(bool, Option<u32>, Option<u32>)> {
+    let mut parts = arg.split(',');
+    let jit = match parts.next().unwrap_or("") {
+        "interp" => false,
+        "jit" | "tcg" => true,
+        a => bail!("-accel {a}: unknown accelerator (use jit, tcg or interp)"),
+    };
+    let (mut threshold, mut tb_mib) = (None, None);
+    for prop in parts {
+        let (k, v) = prop.split_once('=').unwrap_or((prop, ""));
+        let number = || -> Result<u32> {
+            v.parse()
+                .ok()
+                .with_context(|| format!("-accel {k}={v}: not a number"))
+        };
+        match k {
+            "thread" if v == "single" || v == "multi" => {}
+            "threshold" if jit => threshold = Some(number()?),
+            "tb-size" if jit => match number()? {
+                0 => bail!("-accel tb-size=0: the code cache needs at least 1 MiB"),
+                n if n > 4096 => bail!("-accel tb-size={n}: at most 4096 MiB"),
+                n => tb_mib = Some(n),
+            },
+            _ => bail!("-accel {arg}: unknown property {prop:?} (jit takes threshold=N, tb-size=MiB, thread=single)"),
+        }
+    }
+    Ok((jit, threshold, tb_mib))
 }

@@ -149,7 +149,14 @@ impl Machine {
         let mut cpu = Cpu::new();
         cpu.trace_int = cfg.trace_int;
         let jit = if cfg.jit {
-            Some(Jit::new().context("-accel jit: cannot start the translator")?)
+            let mut jc = crane86_jit::JitConfig::default();
+            if let Some(t) = cfg.jit_threshold {
+                jc.threshold = t;
+            }
+            if let Some(m) = cfg.jit_code_mib {
+                jc.code_capacity = (m as usize) << 20;
+            }
+            Some(Jit::with_config(jc).context("-accel jit: cannot start the translator")?)
         } else {
             None
         };

@@ -61,6 +61,21 @@ fn unknown_option_is_one_line_and_status_2() {
 }
 
 #[test]
+fn bad_accelerators_and_properties_are_one_line() {
+    for (arg, want) in [
+        ("kvm", "unknown accelerator"),
+        ("jit,threshold=lots", "not a number"),
+        ("jit,tb-size=0", "at least 1 MiB"),
+        ("tcg,bogus=1", "unknown property"),
+        ("interp,threshold=5", "unknown property"),
+    ] {
+        let o = crane86(&["-accel", arg]);
+        assert_eq!(o.status.code(), Some(2), "-accel {arg}");
+        assert!(stderr_line(&o).contains(want), "-accel {arg}");
+    }
+}
+
+#[test]
 fn missing_empty_and_misshapen_bios_images() {
     let o = crane86(&["-bios", "/nonexistent/bios.bin"]);
     assert_eq!(o.status.code(), Some(2));

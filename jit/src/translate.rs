@@ -1131,9 +1131,16 @@ impl Tr<'_, '_> {
     /// Commits a store's "code was written" outcome: the region stops after
     /// this instruction, with the state after it.
     fn finish_insn(&mut self) {
+        let next = self.c32(self.next_eip());
+        self.finish_insn_at(next);
+    }
+
+    /// [`finish_insn`](Self::finish_insn) for an instruction that goes on
+    /// at `eip` rather than at the next one: a CALL whose push landed on a
+    /// page holding code stops the region at its target.
+    fn finish_insn_at(&mut self, eip: Value) {
         if let Some(status) = self.pending_stop.take() {
-            let next = self.c32(self.next_eip());
-            self.side_exit(status, next, self.k + 1, ST_STOP);
+            self.side_exit(status, eip, self.k + 1, ST_STOP);
         }
     }
 
@@ -1356,7 +1363,8 @@ impl Tr<'_, '_> {
                 let size = if self.code32 { 4 } else { 2 };
                 let ret = self.c32(self.next_eip());
                 self.push(size, ret);
-                self.finish_insn();
+                let t = self.c32(target);
+                self.finish_insn_at(t);
                 let done = self.k + 1;
                 self.goto(target, done);
                 return true;
@@ -1367,7 +1375,7 @@ impl Tr<'_, '_> {
                 let size = if self.code32 { 4 } else { 2 };
                 let ret = self.c32(self.next_eip());
                 self.push(size, ret);
-                self.finish_insn();
+                self.finish_insn_at(t);
                 let done = self.k + 1;
                 self.dispatch(t, done);
                 return true;

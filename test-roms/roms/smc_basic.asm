@@ -54,6 +54,31 @@ rom_start:
         EXPECT32 edx, 61100
         TEND
 
+        TGROUP  "call with the stack on a code page"
+        ; the routine's page also holds its stack, so every near CALL's
+        ; push is a write to a code page: execution must still go on at
+        ; the call's target (7 = 1 + 2 + 4), 100 times
+        RUN     c1, c1_end              ; copies it and calls it once
+        EXPECT32 eax, 7
+        mov     bx, [ss:run_target + 2]
+        mov     [ss:c1_ptr + 2], bx
+        mov     word [ss:c1_ptr], 0
+        xor     cx, cx
+        mov     fs, cx
+        xor     edx, edx
+        mov     bp, 100
+.cs:    mov     ss, bx                  ; SS:SP = the routine's segment:0F00
+        mov     sp, 0x0F00
+        call    far [fs:c1_ptr]
+        xor     cx, cx
+        mov     ss, cx                  ; back to 0000:7C00
+        mov     sp, 0x7C00
+        add     edx, eax
+        dec     bp
+        jnz     .cs
+        EXPECT32 edx, 100 * 7
+        TEND
+
         VT_FINISH
 
 ; mov al, imm8 patched just before it runs
@@ -91,5 +116,20 @@ p4:     mov     [cs:p4_i - p4 + 2], ebx
 p4_i:   mov     eax, 0
         retf
 p4_end:
+
+; far pointer (in RAM, SS = 0) of the copied c1
+c1_ptr  equ     0x6F10
+
+; near calls within the routine
+c1:     mov     eax, 1
+        call    c1_two
+        call    c1_four
+        retf
+c1_two: add     eax, 2
+        ret
+c1_four:
+        add     eax, 4
+        ret
+c1_end:
 
 ROM_END

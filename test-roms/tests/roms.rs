@@ -20,6 +20,15 @@ fn conformance_roms_under_the_interpreter() {
     run_all(&["-accel", "interp"]);
 }
 
+/// The same ROMs with every block compiled the first time it runs
+/// (`-accel jit,threshold=1`), so code that runs only a few times — the
+/// self-modifying ROMs' patched routines, device handlers — goes through
+/// the translator too.
+#[test]
+fn conformance_roms_compiled_at_once() {
+    run_all(&["-accel", "jit,threshold=1"]);
+}
+
 fn run_all(extra: &[&str]) {
     let nasm = roms::find_nasm().unwrap_or_else(|e| panic!("{e}"));
     let selected = roms::selected_roms().unwrap_or_else(|e| panic!("{e}"));

@@ -159,6 +159,44 @@ impl PhysMem {
         }
     }
 
+    /// REP STOS in bulk: `count` copies of `unit` from `addr`, when all of
+    /// it is plain RAM within one page (else nothing is written and the
+    /// caller goes element by element). Cached code is invalidated as for
+    /// single writes.
+    pub fn fill_ram(&mut self, addr: u64, unit: &[u8], count: usize) -> bool {
+        let addr = self.a20(addr);
+        let len = unit.len() * count;
+        if len == 0 || !self.ram_span(addr, addr + len as u64 - 1) {
+            return false;
+        }
+        let dst = &mut self.ram[addr as usize..addr as usize + len];
+        for chunk in dst.chunks_exact_mut(unit.len()) {
+            chunk.copy_from_slice(unit);
+        }
+        self.note_write(addr, len as u64);
+        true
+    }
+
+    /// REP MOVS in bulk: `len` bytes from `src` to `dst`, each range plain
+    /// RAM within one page. Declines (returns false) when `dst` lies inside
+    /// the source ahead of `src`: element by element, such a copy repeats
+    /// the first bytes, which a block copy would not.
+    pub fn copy_ram(&mut self, dst: u64, src: u64, len: usize) -> bool {
+        let (dst, src) = (self.a20(dst), self.a20(src));
+        let n = len as u64;
+        if len == 0
+            || !self.ram_span(dst, dst + n - 1)
+            || !self.ram_span(src, src + n - 1)
+            || (dst > src && dst < src + n)
+        {
+            return false;
+        }
+        self.ram
+            .copy_within(src as usize..src as usize + len, dst as usize);
+        self.note_write(dst, n);
+        true
+    }
+
     #[inline]
     fn is_plain_ram(&self, addr: u64) -> bool {
         addr < self.ram_size

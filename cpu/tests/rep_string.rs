@@ -8,6 +8,7 @@ use crane86_cpu::state::{ar, SegReg, ECX, EDI, ES, ESI};
 use crane86_cpu::{Cpu, Exit};
 use crane86_mmu::PhysMem;
 
+#[allow(dead_code)] // shared with tests that use all of it
 mod common;
 use common::Bus;
 

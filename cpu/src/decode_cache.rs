@@ -94,7 +94,10 @@ pub enum Fast {
     Jmp,
 }
 
-fn opnd(i: &Instruction, k: u32) -> Option<Opnd> {
+/// Operand `k` as the fast paths and the JIT see it: a general register,
+/// memory, or an immediate truncated to the destination's size; `None`
+/// for anything else.
+pub fn opnd(i: &Instruction, k: u32) -> Option<Opnd> {
     Some(match i.op_kind(k) {
         OpKind::Register => {
             let r = i.op_register(k);

@@ -27,7 +27,7 @@
 use crate::flags::{cc_reads, Lazy, Recipe, STATUS};
 use crate::runtime::{self, LF_MUL, ST_DE, ST_FAULT, ST_GP0, ST_IND, ST_NORMAL, ST_SLOW, ST_STOP};
 use crane86_cpu::alu::{AluOp, ShiftOp};
-use crane86_cpu::decode_cache::{Decoded, Fast, MemRef, Opnd, NO_REG};
+use crane86_cpu::decode_cache::{self, Decoded, Fast, MemRef, Opnd, NO_REG};
 use crane86_cpu::state::{flags, CpuState, SegReg, EAX, ECX, EDX, ESP, SS};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
@@ -206,43 +206,13 @@ fn plain_mem(d: &Decoded) -> bool {
         && (i.memory_index() == iced_x86::Register::None || d.mem.index != NO_REG)
 }
 
-/// Operand `k` of a generic instruction (register, memory or immediate).
+/// Operand `k` of a generic instruction (register, memory or immediate);
+/// memory only when its address registers are ones the JIT can read.
 fn opnd(d: &Decoded, k: u32) -> Option<Opnd> {
-    let i = &d.i;
-    Some(match i.op_kind(k) {
-        OpKind::Register => {
-            let r = i.op_register(k);
-            if !(r.is_gpr8() || r.is_gpr16() || r.is_gpr32()) {
-                return None;
-            }
-            let n = r.number() as u8;
-            let size = r.size() as u8;
-            if size == 1 && n >= 4 {
-                Opnd::Reg {
-                    n: n - 4,
-                    size,
-                    hi: true,
-                }
-            } else {
-                Opnd::Reg { n, size, hi: false }
-            }
-        }
-        OpKind::Memory if plain_mem(d) => Opnd::Mem {
-            size: i.memory_size().size() as u8,
-        },
-        OpKind::Immediate8
-        | OpKind::Immediate16
-        | OpKind::Immediate32
-        | OpKind::Immediate8to16
-        | OpKind::Immediate8to32 => {
-            let size = match i.op_kind(0) {
-                OpKind::Register => i.op_register(0).size(),
-                _ => i.memory_size().size(),
-            };
-            Opnd::Imm(i.immediate(k) as u32 & mask(size as u8))
-        }
-        _ => return None,
-    })
+    match decode_cache::opnd(&d.i, k)? {
+        Opnd::Mem { .. } if !plain_mem(d) => None,
+        o => Some(o),
+    }
 }
 
 fn classify(d: &Decoded, code32: bool) -> Option<Op> {

@@ -754,35 +754,7 @@ irq14:
         pop     ax
         iret
 
-irq_other:
-        push    ax
-        inc     word [ss:OTHER]
-        mov     al, 0x20
-        out     0xA0, al
-        out     0x20, al
-        pop     ax
-        iret
-
-pic_init:
-        mov     al, 0x11                ; ICW1: edge, cascade, ICW4 needed
-        out     0x20, al
-        out     0xA0, al
-        mov     al, 0x20                ; ICW2: vector bases
-        out     0x21, al
-        mov     al, 0x28
-        out     0xA1, al
-        mov     al, 0x04                ; ICW3: slave on IR2
-        out     0x21, al
-        mov     al, 0x02                ; ICW3: slave id 2
-        out     0xA1, al
-        mov     al, 0x01                ; ICW4: 8086 mode, normal EOI
-        out     0x21, al
-        out     0xA1, al
-        mov     al, 0xFF                ; OCW1: all masked
-        out     0x21, al
-        out     0xA1, al
-        ret
-
+%include "pic8259.inc"
 %include "apic_wire.inc"
 
         ROM_END

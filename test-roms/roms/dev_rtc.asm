@@ -375,35 +375,8 @@ irq8:
         pop     ax
         iret
 
-irq_other:
-        push    ax
-        inc     word [ss:OTHER]
-        mov     al, 0x20
-        out     0xA0, al
-        out     0x20, al
-        pop     ax
-        iret
-
+%define PIC_SLAVE_BASE 0x70   ; as a PC BIOS
+%include "pic8259.inc"
 %include "apic_wire.inc"
-
-pic_init:
-        mov     al, 0x11                ; ICW1: edge, cascade, ICW4 needed
-        out     0x20, al
-        out     0xA0, al
-        mov     al, 0x20                ; ICW2: master 20h
-        out     0x21, al
-        mov     al, 0x70                ; ICW2: slave 70h (as a PC BIOS)
-        out     0xA1, al
-        mov     al, 0x04
-        out     0x21, al
-        mov     al, 0x02
-        out     0xA1, al
-        mov     al, 0x01
-        out     0x21, al
-        out     0xA1, al
-        mov     al, 0xFF
-        out     0x21, al
-        out     0xA1, al
-        ret
 
         ROM_END
